@@ -1,0 +1,90 @@
+// When a chat ends and what each side is told, pure: the ChatRoom feeds it the
+// chat's state and the clock and carries out the answer.
+import type { Timings } from "../config";
+import type { EndReason } from "../protocol/schemas";
+
+export interface Member {
+	/** Ever connected to this chat. */
+	joined: boolean;
+	/** Highest message id written to this member's socket. */
+	delivered: number;
+	/** When this member's chat socket closed, while it stays closed. */
+	offlineSince: number | null;
+}
+
+export interface ChatState {
+	chatId: string;
+	/** Exactly the two users the chat was made for. */
+	users: readonly [string, string];
+	matchedAt: number;
+	/** The Matchmaker that made the match and must hear when it ends. */
+	lobby: string;
+	/** Id of the next accepted message: 1, 2, 3 … */
+	nextId: number;
+	members: Record<string, Member>;
+}
+
+export type EndCause =
+	| { kind: "left"; by: string }
+	| { kind: "reported"; by: string }
+	| { kind: "disconnected"; who: string }
+	| { kind: "abandoned" };
+
+export function partnerOf(state: ChatState, user: string): string {
+	return state.users[0] === user ? state.users[1] : state.users[0];
+}
+
+/** What each user is told in `chat_ended`. */
+export function endReasons(state: ChatState, cause: EndCause): Record<string, EndReason> {
+	switch (cause.kind) {
+		case "left":
+			return { [cause.by]: "you_left", [partnerOf(state, cause.by)]: "partner_left" };
+		case "reported":
+			// The reported side is not told it was reported.
+			return { [cause.by]: "you_reported", [partnerOf(state, cause.by)]: "partner_left" };
+		case "disconnected":
+			return { [cause.who]: "partner_disconnected", [partnerOf(state, cause.who)]: "partner_disconnected" };
+		case "abandoned":
+			return { [state.users[0]]: "abandoned", [state.users[1]]: "abandoned" };
+	}
+}
+
+/** The reason the Matchmaker records (from the point of view of whoever acted). */
+export function causeReason(cause: EndCause): EndReason {
+	switch (cause.kind) {
+		case "left":
+			return "you_left";
+		case "reported":
+			return "you_reported";
+		case "disconnected":
+			return "partner_disconnected";
+		case "abandoned":
+			return "abandoned";
+	}
+}
+
+const bothJoined = (state: ChatState) => state.users.every((u) => state.members[u]?.joined);
+
+/** The deadlines that can end the chat without anyone acting, earliest first. */
+function deadlines(state: ChatState, t: Timings): { at: number; cause: EndCause }[] {
+	const out: { at: number; cause: EndCause }[] = [];
+	if (!bothJoined(state)) out.push({ at: state.matchedAt + t.abandonMs, cause: { kind: "abandoned" } });
+	for (const who of state.users) {
+		const since = state.members[who]?.offlineSince;
+		if (since !== null && since !== undefined) {
+			out.push({ at: since + t.graceMs, cause: { kind: "disconnected", who } });
+		}
+	}
+	return out.sort((a, b) => a.at - b.at);
+}
+
+/** The cause that ends the chat now, if a deadline has passed. */
+export function dueEnd(state: ChatState, now: number, t: Timings): EndCause | null {
+	const first = deadlines(state, t)[0];
+	return first && first.at <= now ? first.cause : null;
+}
+
+/** When the next deadline falls, if any. */
+export function nextDeadline(state: ChatState, t: Timings): number | null {
+	return deadlines(state, t)[0]?.at ?? null;
+}

@@ -1,0 +1,368 @@
+// One ChatRoom Durable Object per chat. Created by its first user's connection
+// (so it lives near that user), it checks tickets, relays, acks, holds messages
+// for a partner who dropped, and ends the chat: it tells the Matchmaker, says
+// `chat_ended` to both, and deletes everything it stored.
+//
+// Hibernation: each socket is tagged with its user id, so `getWebSockets(user)`
+// finds a user's socket after the object woke; the chat itself is in SQLite.
+import { DurableObject } from "cloudflare:workers";
+import { type Signer, signerFrom, type TicketClaims } from "../auth/signing";
+import { LIMITS, type Timings, timingsFrom } from "../config";
+import type { Env } from "../env";
+import { LimitsBySocket } from "../limits/socket-limits";
+import type { ChatEnd } from "../lobby/matchmaker";
+import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
+import type { ChatClientEvent } from "../protocol/schemas";
+import { closeSocket, lastSeen, refuseSocket, SEEN_RESOLUTION_MS, send, sendError, sendFrame } from "../sockets";
+import { type ChatState, causeReason, dueEnd, type EndCause, endReasons, nextDeadline, partnerOf } from "./lifecycle";
+import { ChatStore, type Tombstone } from "./store";
+
+interface ChatAttachment {
+	user: string;
+	seen: number;
+}
+
+/** Close code for a missing, forged, expired or foreign ticket. */
+export const CLOSE_BAD_TICKET = 4401;
+/** How long a failed notice to the Matchmaker waits before it is tried again. */
+const NOTIFY_RETRY_MS = 5_000;
+
+type Sync = void | Promise<void>;
+
+export class ChatRoom extends DurableObject<Env> {
+	private readonly store: ChatStore;
+	private readonly timings: Timings;
+	private readonly signer: Signer | null;
+	private readonly limits = new LimitsBySocket(LIMITS.message);
+	/** undefined: not read yet; null: no live chat here. */
+	private chat: ChatState | null | undefined;
+	private ending = false;
+	private nextSweep = 0;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.store = new ChatStore(ctx.storage);
+		this.timings = timingsFrom(env);
+		this.signer = signerFrom(env.SECRET);
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+	}
+
+	private state(): ChatState | null {
+		if (this.chat === undefined) this.chat = this.store.load();
+		return this.chat;
+	}
+
+	// ---- joining -------------------------------------------------------------
+
+	override async fetch(request: Request): Promise<Response> {
+		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+		}
+		const url = new URL(request.url);
+		const chatId = url.pathname.split("/").at(-1) ?? "";
+		const afterParam = url.searchParams.get("after");
+		const after = afterParam === null || afterParam === "" ? null : Number(afterParam);
+		if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
+			return new Response("after must be a non-negative integer", { status: 400 });
+		}
+		const ticket = url.searchParams.get("ticket") ?? "";
+		const now = Date.now();
+		const claims = this.signer && ticket ? await this.signer.verifyTicket(ticket, chatId, now) : null;
+		if (!claims) return refuseSocket(CLOSE_BAD_TICKET, "missing, invalid or expired ticket");
+
+		const state = this.state() ?? this.open(claims, now);
+		if (!state || this.ending) return refuseSocket(CLOSE_BAD_TICKET, "this chat is over");
+		if (!state.users.includes(claims.u) || !state.users.includes(claims.p)) {
+			return refuseSocket(CLOSE_BAD_TICKET, "ticket is not for this chat");
+		}
+		return this.admit(state, claims.u, after, now);
+	}
+
+	/** Creates the chat on its first connection, unless it is over or too late to start. */
+	private open(claims: TicketClaims, now: number): ChatState | null {
+		if (this.store.tombstone() || now >= claims.m + this.timings.abandonMs) return null;
+		const member = () => ({ joined: false, delivered: 0, offlineSince: null });
+		const state: ChatState = {
+			chatId: claims.c,
+			users: [claims.u, claims.p],
+			matchedAt: claims.m,
+			lobby: claims.l,
+			nextId: 1,
+			members: { [claims.u]: member(), [claims.p]: member() },
+		};
+		this.store.create(state);
+		this.chat = state;
+		this.lobby(state)
+			.chatJoined(state.chatId)
+			.catch((err: unknown) => console.error("chat room: chatJoined failed", err));
+		return state;
+	}
+
+	private admit(state: ChatState, user: string, after: number | null, now: number): Response {
+		const pair = new WebSocketPair();
+		const server = pair[1];
+		this.ctx.acceptWebSocket(server, [user]);
+		server.serializeAttachment({ user, seen: now } satisfies ChatAttachment);
+		// One chat socket per user: a reload replaces the old one.
+		for (const old of this.socketsOf(user)) {
+			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
+		}
+		const partner = partnerOf(state, user);
+		const member = state.members[user];
+		if (member) {
+			member.joined = true;
+			member.offlineSince = null;
+		}
+		const partnerSocket = this.socketOf(partner);
+		send(server, "chat_joined", { chat_id: state.chatId, partner_online: partnerSocket !== null });
+		if (partnerSocket) send(partnerSocket, "partner_status", { online: true });
+		// Held messages, and with after=N anything the client says it missed.
+		if (member) {
+			for (const m of this.store.messagesFor(user, after ?? member.delivered)) {
+				send(server, "message_received", {
+					chat_id: state.chatId,
+					message_id: m.id,
+					content: m.content,
+					sent_at: m.sentAt,
+				});
+				member.delivered = Math.max(member.delivered, m.id);
+			}
+		}
+		this.store.saveMember(user, member);
+		this.reschedule(now);
+		return new Response(null, { status: 101, webSocket: pair[0] });
+	}
+
+	// ---- relaying ------------------------------------------------------------
+
+	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
+		const now = Date.now();
+		const parsed = parseChat(message);
+		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "send_message");
+		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
+		if (!verdict.ok) {
+			sendError(
+				ws,
+				{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
+				verdict.retryAfterMs,
+			);
+			if (verdict.close) {
+				closeSocket(ws, 1008, "rate limit exceeded");
+				return this.goneOffline(ws, now);
+			}
+			return;
+		}
+		if (!parsed.ok) return sendError(ws, parsed);
+		const att = attachment(ws);
+		if (now - att.seen >= SEEN_RESOLUTION_MS) {
+			att.seen = now;
+			ws.serializeAttachment(att);
+		}
+		const event = parsed.event;
+		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
+		const state = this.state();
+		if (!state || this.ending) {
+			return sendError(ws, { code: "wrong_chat", message: "this chat has ended", requestType: event.type });
+		}
+		switch (event.type) {
+			case "send_message":
+				return this.relay(ws, state, att.user, event.payload, now);
+			case "typing": {
+				const partner = this.socketOf(partnerOf(state, att.user));
+				if (partner) send(partner, "partner_typing", { is_typing: event.payload.is_typing });
+				return;
+			}
+			case "leave_chat":
+				return this.end(state, { kind: "left", by: att.user });
+			case "report":
+				return this.end(state, { kind: "reported", by: att.user });
+		}
+	}
+
+	private relay(
+		ws: WebSocket,
+		state: ChatState,
+		sender: string,
+		payload: Extract<ChatClientEvent, { type: "send_message" }>["payload"],
+		now: number,
+	): void {
+		if (payload.chat_id !== undefined && payload.chat_id !== state.chatId) {
+			sendError(ws, { code: "wrong_chat", message: "chat_id is not this chat's", requestType: "send_message" });
+			return;
+		}
+		const clientMsgId = payload.client_msg_id ?? null;
+		const ack = (id: number, sentAt: number) =>
+			send(ws, "message_sent", {
+				chat_id: state.chatId,
+				message_id: id,
+				...(clientMsgId === null ? {} : { client_msg_id: clientMsgId }),
+				sent_at: sentAt,
+			});
+		// A resend of a message already accepted: ack it again, deliver nothing.
+		const earlier = clientMsgId === null ? null : this.store.byClientId(sender, clientMsgId);
+		if (earlier) {
+			ack(earlier.id, earlier.sentAt);
+			return;
+		}
+
+		const message = { id: state.nextId, sender, content: payload.content, clientMsgId, sentAt: now };
+		state.nextId++;
+		this.store.append(message);
+		const recipient = partnerOf(state, sender);
+		const partner = this.socketOf(recipient);
+		const member = state.members[recipient];
+		if (partner && member) {
+			send(partner, "message_received", {
+				chat_id: state.chatId,
+				message_id: message.id,
+				content: message.content,
+				sent_at: now,
+			});
+			member.delivered = message.id;
+			this.store.saveMember(recipient, member);
+		}
+		// The runtime holds these frames until the writes above are durable:
+		// nothing is acked that a restart could lose.
+		ack(message.id, now);
+	}
+
+	// ---- leaving ---------------------------------------------------------------
+
+	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+		this.goneOffline(ws, Date.now());
+		closeSocket(ws, code === 1005 ? 1000 : code, reason);
+	}
+
+	override webSocketError(ws: WebSocket): void {
+		this.goneOffline(ws, Date.now());
+	}
+
+	/** A user's only chat socket closed: the partner is told, the grace period starts. */
+	private goneOffline(ws: WebSocket, now: number): void {
+		const state = this.state();
+		if (!state || this.ending) return;
+		const user = attachment(ws).user;
+		if (this.socketsOf(user).some((s) => s !== ws)) return;
+		const member = state.members[user];
+		if (!member || member.offlineSince !== null) return;
+		member.offlineSince = now;
+		this.store.saveMember(user, member);
+		const partner = this.socketOf(partnerOf(state, user));
+		if (partner) send(partner, "partner_status", { online: false });
+		this.reschedule(now);
+	}
+
+	override async alarm(): Promise<void> {
+		const now = Date.now();
+		const tomb = this.store.tombstone();
+		if (tomb) return this.settleTombstone(tomb, now);
+		const state = this.state();
+		if (!state) return;
+		if (now >= this.nextSweep) {
+			this.nextSweep = now + this.timings.sweepMs;
+			for (const ws of this.openSockets()) {
+				if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
+				closeSocket(ws, 1001, "heartbeat timeout");
+				this.goneOffline(ws, now);
+			}
+		}
+		const cause = dueEnd(state, now, this.timings);
+		if (cause) return this.end(state, cause);
+		this.reschedule(now);
+	}
+
+	/**
+	 * Ends the chat. The Matchmaker hears first, so that a client that gets
+	 * `chat_ended` and rejoins the queue at once is not told `in_chat`; no
+	 * other event runs in between.
+	 */
+	private end(state: ChatState, cause: EndCause): Promise<void> {
+		this.ending = true;
+		return this.ctx.blockConcurrencyWhile(async () => {
+			const notice: ChatEnd = {
+				reason: causeReason(cause),
+				...(cause.kind === "reported" ? { reportedBy: cause.by } : {}),
+			};
+			let failed: Tombstone["notify"];
+			try {
+				await this.lobby(state).chatEnded(state.chatId, notice);
+			} catch (err) {
+				console.error("chat room: chatEnded failed; will retry", err);
+				failed = { lobby: state.lobby, chatId: state.chatId, ...notice };
+			}
+			const reasons = endReasons(state, cause);
+			for (const ws of this.openSockets()) {
+				const reason = reasons[attachment(ws).user];
+				if (reason) send(ws, "chat_ended", { chat_id: state.chatId, reason });
+				closeSocket(ws, 1000, "chat ended");
+			}
+			// Until the abandon deadline a valid ticket could still open the chat
+			// afresh; a tombstone stops that. No messages or ids survive.
+			const until = state.matchedAt + this.timings.abandonMs;
+			const now = Date.now();
+			const tomb: Tombstone | null = failed || until > now ? { until, ...(failed ? { notify: failed } : {}) } : null;
+			await this.store.wipe(tomb);
+			this.chat = null;
+			if (tomb) await this.ctx.storage.setAlarm(failed ? now + NOTIFY_RETRY_MS : until);
+		});
+	}
+
+	private async settleTombstone(tomb: Tombstone, now: number): Promise<void> {
+		if (tomb.notify) {
+			const { lobby, chatId, reason, reportedBy } = tomb.notify;
+			try {
+				await this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(lobby)).chatEnded(chatId, {
+					reason: reason as ChatEnd["reason"],
+					...(reportedBy ? { reportedBy } : {}),
+				});
+			} catch (err) {
+				console.error("chat room: chatEnded retry failed", err);
+				await this.ctx.storage.setAlarm(now + NOTIFY_RETRY_MS);
+				return;
+			}
+		}
+		if (now >= tomb.until) {
+			await this.ctx.storage.deleteAll();
+			return;
+		}
+		await this.store.wipe({ until: tomb.until });
+		await this.ctx.storage.setAlarm(tomb.until);
+	}
+
+	// ---- helpers ---------------------------------------------------------------
+
+	private lobby(state: ChatState) {
+		return this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(state.lobby));
+	}
+
+	private openSockets(): WebSocket[] {
+		return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+	}
+
+	private socketsOf(user: string): WebSocket[] {
+		return this.ctx.getWebSockets(user).filter((ws) => ws.readyState === WebSocket.OPEN);
+	}
+
+	private socketOf(user: string): WebSocket | null {
+		return this.socketsOf(user).at(-1) ?? null;
+	}
+
+	/** One alarm: the earliest of the end deadlines and, while anyone is connected, the next sweep. */
+	private reschedule(now: number): void {
+		const state = this.state();
+		if (!state) return;
+		const candidates: number[] = [];
+		const deadline = nextDeadline(state, this.timings);
+		if (deadline !== null) candidates.push(deadline);
+		if (this.openSockets().length > 0) {
+			if (this.nextSweep <= now) this.nextSweep = now + this.timings.sweepMs;
+			candidates.push(this.nextSweep);
+		}
+		if (candidates.length > 0) void this.ctx.storage.setAlarm(Math.max(now + 1, Math.min(...candidates)));
+	}
+}
+
+function attachment(ws: WebSocket): ChatAttachment {
+	// Written only by `admit`, so its shape is known.
+	return ws.deserializeAttachment() as ChatAttachment;
+}

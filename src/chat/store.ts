@@ -1,0 +1,145 @@
+// A chat's durable state in its own SQLite storage: who is in it, the message
+// counter, and every accepted message until the chat ends (so an offline
+// partner gets them on return and `after=N` can fill gaps). The tables exist
+// only while the chat lives: `deleteAll` leaves nothing behind.
+import type { ChatState, Member } from "./lifecycle";
+
+export interface StoredMessage {
+	id: number;
+	sender: string;
+	content: string;
+	clientMsgId: string | null;
+	sentAt: number;
+}
+
+/** Ended chats keep only this, until their tickets can no longer start a chat. */
+export interface Tombstone {
+	until: number;
+	/** A Matchmaker notice that failed and is retried by the alarm. */
+	notify?: { lobby: string; chatId: string; reason: string; reportedBy?: string };
+}
+
+const TOMBSTONE = "ended";
+
+export class ChatStore {
+	constructor(private readonly storage: DurableObjectStorage) {}
+
+	private get sql(): SqlStorage {
+		return this.storage.sql;
+	}
+
+	private hasTables(): boolean {
+		return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chat'").toArray().length > 0;
+	}
+
+	load(): ChatState | null {
+		if (!this.hasTables()) return null;
+		const chat = this.sql
+			.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number; lobby: string; next_id: number }>(
+				"SELECT chat_id, user_a, user_b, matched_at, lobby, next_id FROM chat",
+			)
+			.toArray()[0];
+		if (!chat) return null;
+		const members: Record<string, Member> = {};
+		for (const m of this.sql.exec<{ user_id: string; joined: number; delivered: number; offline_since: number | null }>(
+			"SELECT user_id, joined, delivered, offline_since FROM members",
+		)) {
+			members[m.user_id] = { joined: m.joined === 1, delivered: m.delivered, offlineSince: m.offline_since };
+		}
+		return {
+			chatId: chat.chat_id,
+			users: [chat.user_a, chat.user_b],
+			matchedAt: chat.matched_at,
+			lobby: chat.lobby,
+			nextId: chat.next_id,
+			members,
+		};
+	}
+
+	create(state: ChatState): void {
+		this.sql.exec(`
+			CREATE TABLE IF NOT EXISTS chat (
+				chat_id TEXT NOT NULL, user_a TEXT NOT NULL, user_b TEXT NOT NULL,
+				matched_at INTEGER NOT NULL, lobby TEXT NOT NULL, next_id INTEGER NOT NULL
+			);
+			CREATE TABLE IF NOT EXISTS members (
+				user_id TEXT PRIMARY KEY, joined INTEGER NOT NULL, delivered INTEGER NOT NULL,
+				offline_since INTEGER
+			);
+			CREATE TABLE IF NOT EXISTS messages (
+				id INTEGER PRIMARY KEY, sender TEXT NOT NULL, content TEXT NOT NULL,
+				client_msg_id TEXT, sent_at INTEGER NOT NULL
+			);
+			CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages(sender, client_msg_id)
+				WHERE client_msg_id IS NOT NULL;
+		`);
+		const [a, b] = state.users;
+		this.sql.exec(
+			"INSERT INTO chat (chat_id, user_a, user_b, matched_at, lobby, next_id) VALUES (?, ?, ?, ?, ?, ?)",
+			state.chatId,
+			a,
+			b,
+			state.matchedAt,
+			state.lobby,
+			state.nextId,
+		);
+		for (const user of state.users) this.saveMember(user, state.members[user]);
+	}
+
+	saveMember(user: string, m: Member | undefined): void {
+		if (!m) return;
+		this.sql.exec(
+			"INSERT OR REPLACE INTO members (user_id, joined, delivered, offline_since) VALUES (?, ?, ?, ?)",
+			user,
+			m.joined ? 1 : 0,
+			m.delivered,
+			m.offlineSince,
+		);
+	}
+
+	/** The message a sender already sent with this `client_msg_id`, if any. */
+	byClientId(sender: string, clientMsgId: string): StoredMessage | null {
+		const row = this.sql
+			.exec<{ id: number; content: string; sent_at: number }>(
+				"SELECT id, content, sent_at FROM messages WHERE sender = ? AND client_msg_id = ?",
+				sender,
+				clientMsgId,
+			)
+			.toArray()[0];
+		return row ? { id: row.id, sender, content: row.content, clientMsgId, sentAt: row.sent_at } : null;
+	}
+
+	/** Stores an accepted message and advances the counter, in one write. */
+	append(message: StoredMessage): void {
+		this.sql.exec(
+			"INSERT INTO messages (id, sender, content, client_msg_id, sent_at) VALUES (?, ?, ?, ?, ?)",
+			message.id,
+			message.sender,
+			message.content,
+			message.clientMsgId,
+			message.sentAt,
+		);
+		this.sql.exec("UPDATE chat SET next_id = ?", message.id + 1);
+	}
+
+	/** Messages to `recipient` (sent by the other user) with id > `after`, in id order. */
+	*messagesFor(recipient: string, after: number): Generator<StoredMessage> {
+		for (const row of this.sql.exec<{ id: number; sender: string; content: string; sent_at: number }>(
+			"SELECT id, sender, content, sent_at FROM messages WHERE id > ? AND sender != ? ORDER BY id",
+			after,
+			recipient,
+		)) {
+			yield { id: row.id, sender: row.sender, content: row.content, clientMsgId: null, sentAt: row.sent_at };
+		}
+	}
+
+	tombstone(): Tombstone | undefined {
+		return this.storage.kv.get<Tombstone>(TOMBSTONE);
+	}
+
+	/** Deletes everything the chat stored, keeping only a tombstone if one is still needed. */
+	async wipe(tombstone: Tombstone | null): Promise<void> {
+		await this.storage.deleteAll();
+		if (tombstone) this.storage.kv.put(TOMBSTONE, tombstone);
+	}
+}

@@ -1,0 +1,57 @@
+// Every duration of PROTOCOL.md in one place. Tests shorten them through
+// optional variables (never set in wrangler.toml) so that a window can end
+// within a test instead of after ten seconds.
+import type { Env } from "./env";
+
+export interface Timings {
+	/** A user with interests matches only people sharing one this long (rule 3). */
+	interestWindowMs: number;
+	/** A chat ends `partner_disconnected` when a chat socket stays closed this long. */
+	graceMs: number;
+	/** A chat ends `abandoned` when not both users joined this long after the match. */
+	abandonMs: number;
+	/** A socket silent this long (no frame, no auto-answered ping) is treated as gone. */
+	heartbeatTimeoutMs: number;
+	/** How often an object with open sockets looks for silent ones. */
+	sweepMs: number;
+}
+
+/** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
+export const HEARTBEAT_INTERVAL_MS = 30_000;
+
+export const DEFAULT_TIMINGS: Timings = {
+	interestWindowMs: 10_000,
+	graceMs: 30_000,
+	abandonMs: 60_000,
+	// Silent for 40 s, noticed by a sweep at most 20 s later: within two heartbeat intervals.
+	heartbeatTimeoutMs: 40_000,
+	sweepMs: 20_000,
+};
+
+function ms(value: string | undefined, fallback: number): number {
+	const n = value === undefined ? Number.NaN : Number(value);
+	return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+export function timingsFrom(env: Env): Timings {
+	return {
+		interestWindowMs: ms(env.INTEREST_WINDOW_MS, DEFAULT_TIMINGS.interestWindowMs),
+		graceMs: ms(env.GRACE_MS, DEFAULT_TIMINGS.graceMs),
+		abandonMs: ms(env.ABANDON_MS, DEFAULT_TIMINGS.abandonMs),
+		heartbeatTimeoutMs: ms(env.HEARTBEAT_TIMEOUT_MS, DEFAULT_TIMINGS.heartbeatTimeoutMs),
+		sweepMs: ms(env.SWEEP_MS, DEFAULT_TIMINGS.sweepMs),
+	};
+}
+
+/** Rate limits of PROTOCOL.md (Security). */
+export const LIMITS = {
+	/** Lobby: join_queue per socket. */
+	join: { ratePerSec: 1, burst: 5 },
+	/** Chat: send_message per socket. */
+	message: { ratePerSec: 5, burst: 10 },
+	/** Any frame on any socket: far above what a person produces, a cap on floods. */
+	frame: { ratePerSec: 20, burst: 40 },
+	/** More refused events than this within a minute close the socket with 1008. */
+	refusalsBeforeClose: 20,
+	refusalWindowMs: 60_000,
+} as const;

@@ -1,0 +1,18 @@
+import type { ChatRoom } from "./chat/room";
+import type { Matchmaker } from "./lobby/matchmaker";
+
+/** Bindings of wrangler.toml, plus optional timing overrides used by tests. */
+export interface Env {
+	MATCHMAKER: DurableObjectNamespace<Matchmaker>;
+	CHAT_ROOM: DurableObjectNamespace<ChatRoom>;
+	ASSETS: Fetcher;
+	UPGRADE_LIMITER?: RateLimit;
+	SECRET?: string;
+	ALLOWED_ORIGINS?: string;
+	PER_IP_LIMITS?: string;
+	INTEREST_WINDOW_MS?: string;
+	GRACE_MS?: string;
+	ABANDON_MS?: string;
+	HEARTBEAT_TIMEOUT_MS?: string;
+	SWEEP_MS?: string;
+}

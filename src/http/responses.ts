@@ -1,0 +1,26 @@
+// Plain HTTP answers of the Worker, each with a short human-readable body.
+
+export function upgradeRequired(): Response {
+	return new Response("Upgrade Required: this endpoint only speaks WebSocket\n", {
+		status: 426,
+		headers: { Upgrade: "websocket", "Content-Type": "text/plain; charset=utf-8" },
+	});
+}
+
+export function forbiddenOrigin(origin: string): Response {
+	return new Response(`Forbidden: origin ${origin} may not open sockets here\n`, {
+		status: 403,
+		headers: { "Content-Type": "text/plain; charset=utf-8" },
+	});
+}
+
+export function tooManyUpgrades(retryAfterSeconds: number): Response {
+	return new Response("Too Many Requests: too many connections from your address; retry shortly\n", {
+		status: 429,
+		headers: { "Retry-After": String(retryAfterSeconds), "Content-Type": "text/plain; charset=utf-8" },
+	});
+}
+
+export function notFound(): Response {
+	return new Response("Not Found\n", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}

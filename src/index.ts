@@ -1,0 +1,55 @@
+// The Worker: HTTP routing only. Origin and per-IP checks happen here, before
+// any Durable Object is woken; everything stateful lives in the objects.
+import { type IRequest, Router } from "itty-router";
+import { isChatId } from "./auth/signing";
+import { CLOSE_BAD_TICKET } from "./chat/room";
+import type { Env } from "./env";
+import { originAllowed, parseAllowList } from "./http/origin";
+import { forbiddenOrigin, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
+import { cachedStats } from "./http/stats";
+import { GLOBAL_LOBBY } from "./lobby/matchmaker";
+import { refuseSocket } from "./sockets";
+
+export { ChatRoom } from "./chat/room";
+export { Matchmaker } from "./lobby/matchmaker";
+
+type Args = [Env, ExecutionContext];
+
+/** The checks every `/ws` path passes before its object sees the request. */
+async function guardUpgrade(request: IRequest, env: Env): Promise<Response | undefined> {
+	if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return upgradeRequired();
+	const origin = request.headers.get("Origin");
+	if (!originAllowed(origin, new URL(request.url), parseAllowList(env.ALLOWED_ORIGINS))) {
+		return forbiddenOrigin(origin ?? "");
+	}
+	if (env.PER_IP_LIMITS !== "off" && env.UPGRADE_LIMITER) {
+		const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
+		const { success } = await env.UPGRADE_LIMITER.limit({ key: ip });
+		if (!success) return tooManyUpgrades(60);
+	}
+	return undefined;
+}
+
+const router = Router<IRequest, Args>()
+	.get("/api/health", () => Response.json({ ok: true }))
+	.get("/api/stats", (_request, env, ctx) =>
+		cachedStats(
+			() => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).stats(),
+			(p) => ctx.waitUntil(p),
+		),
+	)
+	.all("/ws", guardUpgrade, (request, env) =>
+		env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).fetch(request),
+	)
+	.all("/ws/chat/:chat_id", guardUpgrade, (request, env) => {
+		const chatId = request.params.chat_id ?? "";
+		// No object is created for an id no ticket can name.
+		if (!isChatId(chatId)) return refuseSocket(CLOSE_BAD_TICKET, "no such chat");
+		return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(chatId)).fetch(request);
+	})
+	.all("/ws/*", guardUpgrade, () => notFound())
+	.all("*", (request, env) => env.ASSETS.fetch(request));
+
+export default {
+	fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

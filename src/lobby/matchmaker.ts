@@ -1,0 +1,425 @@
+// The Matchmaker: one Durable Object for the whole world (idFromName("global")),
+// holding the lobby sockets of everyone not in a chat. It decides who talks to
+// whom and nothing more; chats run in their own ChatRoom objects.
+//
+// Hibernation: per-socket state lives in the socket's attachment, live chats
+// and no-rematch pairs in SQLite; the queue and the user → socket index are
+// caches rebuilt from both whenever the object wakes (ARCHITECTURE.md, rules 1–2).
+import { DurableObject } from "cloudflare:workers";
+import { MISSING_SECRET, newChatId, newUserId, type Signer, signerFrom, TICKET_TTL_MS } from "../auth/signing";
+import { LIMITS, type Timings, timingsFrom } from "../config";
+import type { Env } from "../env";
+import { LimitsBySocket } from "../limits/socket-limits";
+import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
+import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
+import type { ChatRef, EndReason, Gender, LobbyClientEvent, Preference, Presence } from "../protocol/schemas";
+import { closeSocket, lastSeen, SEEN_RESOLUTION_MS, send, sendError, sendFrame, socketOrigin } from "../sockets";
+import { LAST_PARTNER_TTL_MS, type LiveChat, LobbyStore } from "./store";
+
+/** What a lobby socket carries through hibernation; a few hundred bytes at most. */
+interface LobbyAttachment {
+	/** ws(s)://host the socket was opened on, to build absolute chat URLs. */
+	origin: string;
+	/** Last frame handled (ms); pings answered by the runtime count separately. */
+	seen: number;
+	/** User id, once `init` succeeded. */
+	user?: string;
+	/** Set while this user also has a live chat (a reloaded page), for presence. */
+	chatting?: boolean;
+	/** The queue entry, while waiting. */
+	queued?: { gender: Gender; preference: Preference; interests: string[]; joinedAt: number; seq: number };
+}
+
+/** How a ChatRoom tells the Matchmaker that a chat is over. */
+export interface ChatEnd {
+	reason: EndReason;
+	/** Set when the chat ended with a report: that pair is never matched again. */
+	reportedBy?: string;
+}
+
+export const GLOBAL_LOBBY = "global";
+
+type Sync = void | Promise<void>;
+
+export class Matchmaker extends DurableObject<Env> {
+	private readonly store: LobbyStore;
+	private readonly timings: Timings;
+	private readonly signer: Signer | null;
+	private readonly limits = new LimitsBySocket(LIMITS.join);
+	private readonly queue: MatchQueue;
+	/** user id → that user's lobby socket. */
+	private readonly sockets = new Map<string, WebSocket>();
+	/** Lobby users who also have a live chat (counted once in `online`). */
+	private readonly chattingInLobby = new Set<string>();
+	/** Sockets whose `init` is verifying a token; frames behind it wait their turn. */
+	private readonly busy = new WeakMap<WebSocket, Promise<void>>();
+	private liveChats: number;
+	private seq = 0;
+	private alarmAt: number | null = null;
+	private nextSweep = 0;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.store = new LobbyStore(ctx.storage.sql);
+		this.timings = timingsFrom(env);
+		this.signer = signerFrom(env.SECRET);
+		this.queue = new MatchQueue(this.timings.interestWindowMs);
+		// Keep-alives are answered by the runtime and never wake the object.
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+		this.liveChats = this.store.countChats();
+		this.rebuild(Date.now());
+		void ctx.blockConcurrencyWhile(async () => {
+			this.alarmAt = await ctx.storage.getAlarm();
+		});
+	}
+
+	/** Rebuilds the in-memory indexes from the open sockets' attachments. */
+	private rebuild(now: number): void {
+		const waiting: Seeker[] = [];
+		for (const ws of this.ctx.getWebSockets()) {
+			if (ws.readyState !== WebSocket.OPEN) continue;
+			const att = attachment(ws);
+			if (!att.user) continue;
+			this.sockets.set(att.user, ws);
+			if (att.chatting) this.chattingInLobby.add(att.user);
+			if (att.queued) waiting.push({ userId: att.user, ...att.queued });
+		}
+		waiting.sort((a, b) => a.seq - b.seq);
+		for (const s of waiting) this.queue.add(s, now);
+		this.seq = waiting.at(-1)?.seq ?? 0;
+	}
+
+	// ---- HTTP and RPC ----------------------------------------------------
+
+	override async fetch(request: Request): Promise<Response> {
+		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+		}
+		const pair = new WebSocketPair();
+		const server = pair[1];
+		this.ctx.acceptWebSocket(server);
+		const att: LobbyAttachment = { origin: socketOrigin(new URL(request.url)), seen: Date.now() };
+		server.serializeAttachment(att);
+		if (this.alarmAt === null) this.scheduleAt(Date.now() + this.timings.sweepMs);
+		return new Response(null, { status: 101, webSocket: pair[0] });
+	}
+
+	/** Presence for `/api/stats`. */
+	stats(): Presence & { active_chats: number } {
+		return { ...this.presence(), active_chats: this.liveChats };
+	}
+
+	/** A ChatRoom saw its first user: the chat is no longer at risk of never starting. */
+	chatJoined(chatId: string): void {
+		this.store.markJoined(chatId);
+	}
+
+	/** A ChatRoom ended: forget the live chat, remember a report. */
+	chatEnded(chatId: string, end: ChatEnd): void {
+		const chat = this.store.endChat(chatId);
+		if (!chat) return;
+		this.liveChats--;
+		if (end.reportedBy) {
+			const other = end.reportedBy === chat.userA ? chat.userB : chat.userA;
+			this.store.recordReport(end.reportedBy, other, Date.now());
+		}
+		for (const user of [chat.userA, chat.userB]) this.setChattingInLobby(user, false);
+	}
+
+	// ---- sockets -----------------------------------------------------------
+
+	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
+		return this.serially(ws, () => this.onFrame(ws, message));
+	}
+
+	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+		this.forget(ws);
+		closeSocket(ws, code === 1005 ? 1000 : code, reason);
+	}
+
+	override webSocketError(ws: WebSocket): void {
+		this.forget(ws);
+	}
+
+	override async alarm(): Promise<void> {
+		this.alarmAt = null;
+		const now = Date.now();
+		const matches: Promise<void>[] = [];
+		// Rule 5: a window that ends makes its owner matchable at once.
+		for (const s of this.queue.endWindows(now)) {
+			const match = this.queue.has(s.userId) ? this.queue.findPartner(s, now, this.blocked) : null;
+			if (match) matches.push(this.makeMatch(s, match, now));
+		}
+		if (now >= this.nextSweep) {
+			this.sweepSilentSockets(now);
+			this.nextSweep = now + this.timings.sweepMs;
+		}
+		// A chat nobody joined has no ChatRoom to end it: drop it here.
+		this.liveChats -= this.store.takeUnjoinedBefore(now - 2 * this.timings.abandonMs).length;
+		this.store.forgetLastPartnersBefore(now - LAST_PARTNER_TTL_MS);
+		this.reschedule(now);
+		await Promise.all(matches);
+	}
+
+	/** Runs frames of one socket in order, even when one of them awaits. */
+	private serially(ws: WebSocket, task: () => Sync): Sync {
+		const pending = this.busy.get(ws);
+		let result: Sync;
+		try {
+			result = pending ? pending.then(task) : task();
+		} catch (err) {
+			this.internalError(ws, err);
+			return;
+		}
+		if (!(result instanceof Promise)) return;
+		const guarded = result.catch((err: unknown) => this.internalError(ws, err));
+		this.busy.set(ws, guarded);
+		return guarded.finally(() => {
+			if (this.busy.get(ws) === guarded) this.busy.delete(ws);
+		});
+	}
+
+	private internalError(ws: WebSocket, err: unknown): void {
+		console.error("matchmaker: unexpected error", err);
+		sendError(ws, { code: "internal", message: "internal error; please retry" });
+	}
+
+	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
+		const now = Date.now();
+		const parsed = parseLobby(message);
+		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "join_queue");
+		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
+		if (!verdict.ok) {
+			sendError(
+				ws,
+				{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
+				verdict.retryAfterMs,
+			);
+			if (verdict.close) {
+				this.forget(ws);
+				closeSocket(ws, 1008, "rate limit exceeded");
+			}
+			return;
+		}
+		if (!parsed.ok) return sendError(ws, parsed);
+		const att = attachment(ws);
+		if (now - att.seen >= SEEN_RESOLUTION_MS) {
+			att.seen = now;
+			ws.serializeAttachment(att);
+		}
+		const event = parsed.event;
+		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
+		if (event.type === "init") return this.init(ws, att, event.payload);
+		if (!att.user) {
+			return sendError(ws, {
+				code: "not_initialized",
+				message: "send init first",
+				requestType: event.type,
+			});
+		}
+		if (event.type === "join_queue") return this.join(ws, att, att.user, event.payload, now);
+		return this.leave(ws, att, att.user);
+	}
+
+	private async init(
+		ws: WebSocket,
+		att: LobbyAttachment,
+		payload: Extract<LobbyClientEvent, { type: "init" }>["payload"],
+	): Promise<void> {
+		if (att.user) {
+			return sendError(ws, { code: "already_initialized", message: "init was already sent", requestType: "init" });
+		}
+		if (!this.signer) {
+			console.error(`matchmaker: ${MISSING_SECRET}`);
+			return sendError(ws, { code: "internal", message: MISSING_SECRET, requestType: "init" });
+		}
+		const claimed = payload.user_id ?? "";
+		const resumed = claimed !== "" && (await this.signer.verifyToken(claimed, payload.token ?? ""));
+		const user = resumed ? claimed : newUserId();
+		const token = await this.signer.token(user);
+		if (ws.readyState !== WebSocket.OPEN) return;
+
+		// One lobby socket per user: the newest wins, the older one is told why.
+		const previous = this.sockets.get(user);
+		if (previous && previous !== ws) {
+			this.forget(previous);
+			closeSocket(previous, 4409, "replaced by a newer connection");
+		}
+		const now = Date.now();
+		const chat = this.store.chatOf(user);
+		att.user = user;
+		att.chatting = chat !== null;
+		ws.serializeAttachment(att);
+		this.sockets.set(user, ws);
+		this.setChattingInLobby(user, chat !== null);
+		const presence = this.presence();
+		const chatRef = chat ? await this.chatRef(chat, user, att.origin, now) : undefined;
+		send(ws, "ready", { user_id: user, token, resumed, presence, ...(chatRef ? { chat: chatRef } : {}) });
+	}
+
+	private join(
+		ws: WebSocket,
+		att: LobbyAttachment,
+		user: string,
+		payload: Extract<LobbyClientEvent, { type: "join_queue" }>["payload"],
+		now: number,
+	): Sync {
+		if (this.queue.has(user)) {
+			return sendError(ws, { code: "already_queued", message: "already waiting", requestType: "join_queue" });
+		}
+		if (this.store.chatOf(user)) {
+			return sendError(ws, {
+				code: "in_chat",
+				message: "you are in a live chat; leave it first",
+				requestType: "join_queue",
+			});
+		}
+		const seeker: Seeker = {
+			userId: user,
+			gender: payload.gender,
+			preference: payload.preference,
+			interests: payload.interests,
+			joinedAt: now,
+			seq: ++this.seq,
+		};
+		// Decide synchronously (rule 3 of ARCHITECTURE.md): no await between
+		// choosing a partner and taking both out of the queue.
+		const match = this.queue.findPartner(seeker, now, this.blocked);
+		send(ws, "queue_joined", { waiting: this.queue.size + 1 });
+		if (match) return this.makeMatch(seeker, match, now);
+		this.queue.add(seeker, now);
+		const { userId: _, ...queued } = seeker;
+		att.queued = { ...queued, interests: [...seeker.interests] };
+		ws.serializeAttachment(att);
+		if (this.queue.inWindow(seeker, now)) this.scheduleAt(seeker.joinedAt + this.timings.interestWindowMs);
+	}
+
+	private leave(ws: WebSocket, att: LobbyAttachment, user: string): void {
+		if (!this.queue.remove(user)) {
+			sendError(ws, { code: "not_queued", message: "not waiting", requestType: "leave_queue" });
+			return;
+		}
+		delete att.queued;
+		ws.serializeAttachment(att);
+		send(ws, "queue_left", {});
+	}
+
+	private readonly blocked = (a: string, b: string): boolean => this.store.blocked(a, b);
+
+	/** Pairs `seeker` with `match.partner`: one storage write, then tickets and hand-over. */
+	private async makeMatch(seeker: Seeker, match: Match, now: number): Promise<void> {
+		const pair = [seeker, match.partner] as const;
+		const chatId = newChatId();
+		const sockets = pair.map((s) => {
+			this.queue.remove(s.userId);
+			const ws = this.sockets.get(s.userId);
+			// Their lobby sockets close now; from here on they count as chatting.
+			this.sockets.delete(s.userId);
+			this.setChattingInLobby(s.userId, false);
+			if (ws) {
+				const att = attachment(ws);
+				delete att.queued;
+				ws.serializeAttachment(att);
+			}
+			return ws;
+		});
+		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
+		this.liveChats++;
+		const chat: LiveChat = {
+			chatId,
+			userA: seeker.userId,
+			userB: match.partner.userId,
+			matchedAt: now,
+			joined: false,
+		};
+		await Promise.all(
+			pair.map(async (s, i) => {
+				const ws = sockets[i];
+				if (!ws) return;
+				const other = pair[1 - i] as Seeker;
+				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin, now);
+				send(ws, "match_found", { ...ref, partner: { gender: other.gender }, shared_interests: match.shared });
+				closeSocket(ws, 1000, "matched");
+			}),
+		);
+	}
+
+	private async chatRef(chat: LiveChat, user: string, origin: string, now: number): Promise<ChatRef> {
+		const signer = this.signer as Signer;
+		const partner = user === chat.userA ? chat.userB : chat.userA;
+		const ticket = await signer.ticket({
+			c: chat.chatId,
+			u: user,
+			p: partner,
+			m: chat.matchedAt,
+			e: now + TICKET_TTL_MS,
+			l: this.ctx.id.name ?? GLOBAL_LOBBY,
+		});
+		return { chat_id: chat.chatId, ticket, chat_url: `${origin}/ws/chat/${chat.chatId}?ticket=${ticket}` };
+	}
+
+	/** A socket is gone (closed, replaced, silent): its queue entry goes with it. */
+	private forget(ws: WebSocket): void {
+		const user = attachment(ws).user;
+		if (!user || this.sockets.get(user) !== ws) return;
+		this.sockets.delete(user);
+		this.chattingInLobby.delete(user);
+		this.queue.remove(user);
+	}
+
+	private setChattingInLobby(user: string, chatting: boolean): void {
+		if (!chatting) {
+			if (!this.chattingInLobby.delete(user)) return;
+			const ws = this.sockets.get(user);
+			if (ws) {
+				const att = attachment(ws);
+				delete att.chatting;
+				ws.serializeAttachment(att);
+			}
+			return;
+		}
+		this.chattingInLobby.add(user);
+	}
+
+	private presence(): Presence {
+		const chatting = 2 * this.liveChats;
+		return {
+			online: this.sockets.size - this.chattingInLobby.size + chatting,
+			waiting: this.queue.size,
+			chatting,
+		};
+	}
+
+	/** Closes sockets that stopped answering: a closed tab does not always say goodbye. */
+	private sweepSilentSockets(now: number): void {
+		for (const ws of this.ctx.getWebSockets()) {
+			if (ws.readyState !== WebSocket.OPEN) continue;
+			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
+			this.forget(ws);
+			closeSocket(ws, 1001, "heartbeat timeout");
+		}
+	}
+
+	/** Makes sure the alarm fires no later than `at`. */
+	private scheduleAt(at: number): void {
+		if (this.alarmAt !== null && this.alarmAt <= at) return;
+		this.alarmAt = at;
+		void this.ctx.storage.setAlarm(at);
+	}
+
+	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined. */
+	private reschedule(now: number): void {
+		const deadlines: number[] = [];
+		const window = this.queue.nextWindowEnd();
+		if (window !== undefined) deadlines.push(window);
+		if (this.ctx.getWebSockets().length > 0) deadlines.push(this.nextSweep);
+		const unjoined = this.store.oldestUnjoined();
+		if (unjoined !== null) deadlines.push(unjoined + 2 * this.timings.abandonMs + 1);
+		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
+	}
+}
+
+function attachment(ws: WebSocket): LobbyAttachment {
+	// Written only by this class (fetch, init, join), so its shape is known.
+	return ws.deserializeAttachment() as LobbyAttachment;
+}

@@ -1,0 +1,200 @@
+// The wire contract of PROTOCOL.md as valibot schemas. Every TypeScript type
+// of an event is inferred from here, so a type can never drift from its check.
+import * as v from "valibot";
+
+export const GENDERS = ["male", "female", "other"] as const;
+export const PREFERENCES = [...GENDERS, "any"] as const;
+export const ERROR_CODES = [
+	"bad_frame",
+	"unknown_type",
+	"invalid_payload",
+	"not_initialized",
+	"already_initialized",
+	"already_queued",
+	"not_queued",
+	"in_chat",
+	"message_too_long",
+	"wrong_chat",
+	"rate_limited",
+	"internal",
+] as const;
+export const END_REASONS = ["you_left", "partner_left", "you_reported", "partner_disconnected", "abandoned"] as const;
+
+export const MAX_FRAME_BYTES = 16 * 1024;
+export const MAX_INTERESTS = 5;
+export const MAX_INTEREST_CHARS = 32;
+export const MAX_CONTENT_CHARS = 2000;
+export const MAX_CLIENT_MSG_ID_CHARS = 64;
+export const MAX_REPORT_REASON_CHARS = 500;
+
+export type Gender = (typeof GENDERS)[number];
+export type Preference = (typeof PREFERENCES)[number];
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export type EndReason = (typeof END_REASONS)[number];
+
+/** Lengths count Unicode code points, as PROTOCOL.md does, not UTF-16 units. */
+export function codePoints(text: string): number {
+	let n = 0;
+	for (const _ of text) n++;
+	return n;
+}
+
+// A lone surrogate cannot be encoded as UTF-8; accepting one would relay text
+// that the partner's client cannot display faithfully.
+const wellFormed = v.check<string, string>((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+
+/** The message a too-long `content` fails with; the codec maps it to `message_too_long`. */
+export const CONTENT_TOO_LONG = `content is longer than ${MAX_CONTENT_CHARS} characters`;
+
+const interest = v.pipe(
+	v.string(),
+	wellFormed,
+	v.transform((s) => s.trim().toLowerCase()),
+	v.check((s) => s.length > 0, "an interest must not be empty"),
+	v.check((s) => codePoints(s) <= MAX_INTEREST_CHARS, `an interest is at most ${MAX_INTEREST_CHARS} characters`),
+);
+
+const content = v.pipe(
+	v.string(),
+	wellFormed,
+	v.transform((s) => s.trim()),
+	v.check((s) => s.length > 0, "content must not be empty"),
+	v.check((s) => codePoints(s) <= MAX_CONTENT_CHARS, CONTENT_TOO_LONG),
+);
+
+const empty = v.object({});
+
+// ---- client → server ----------------------------------------------------
+
+export const clientLobbyPayloads = {
+	init: v.object({
+		user_id: v.optional(v.string()),
+		token: v.optional(v.string()),
+	}),
+	join_queue: v.object({
+		gender: v.picklist(GENDERS),
+		preference: v.picklist(PREFERENCES),
+		interests: v.optional(
+			v.pipe(
+				v.array(interest),
+				v.maxLength(MAX_INTERESTS, `at most ${MAX_INTERESTS} interests`),
+				// Compared case-insensitively after trimming; duplicates collapse.
+				v.transform((list) => [...new Set(list)]),
+			),
+			[],
+		),
+	}),
+	leave_queue: empty,
+	ping: empty,
+} as const;
+
+export const clientChatPayloads = {
+	send_message: v.object({
+		content,
+		client_msg_id: v.optional(
+			v.pipe(
+				v.string(),
+				wellFormed,
+				v.minLength(1, "client_msg_id must not be empty"),
+				v.check(
+					(s) => codePoints(s) <= MAX_CLIENT_MSG_ID_CHARS,
+					`client_msg_id is at most ${MAX_CLIENT_MSG_ID_CHARS} characters`,
+				),
+			),
+		),
+		chat_id: v.optional(v.string()),
+	}),
+	typing: v.object({ is_typing: v.boolean() }),
+	leave_chat: empty,
+	report: v.object({
+		reason: v.optional(
+			v.pipe(
+				v.string(),
+				wellFormed,
+				v.check(
+					(s) => codePoints(s) <= MAX_REPORT_REASON_CHARS,
+					`reason is at most ${MAX_REPORT_REASON_CHARS} characters`,
+				),
+			),
+		),
+	}),
+	ping: empty,
+} as const;
+
+type PayloadsOf<T extends Record<string, v.GenericSchema>> = {
+	[K in keyof T]: { type: K; payload: v.InferOutput<T[K]> };
+}[keyof T];
+
+export type LobbyClientEvent = PayloadsOf<typeof clientLobbyPayloads>;
+export type ChatClientEvent = PayloadsOf<typeof clientChatPayloads>;
+export type ClientEvent = LobbyClientEvent | ChatClientEvent;
+/** The payload a client writes (before trimming and defaults). */
+export type ClientEventInput =
+	| {
+			[K in keyof typeof clientLobbyPayloads]: {
+				type: K;
+				payload?: v.InferInput<(typeof clientLobbyPayloads)[K]>;
+			};
+	  }[keyof typeof clientLobbyPayloads]
+	| {
+			[K in keyof typeof clientChatPayloads]: {
+				type: K;
+				payload?: v.InferInput<(typeof clientChatPayloads)[K]>;
+			};
+	  }[keyof typeof clientChatPayloads];
+
+// ---- server → client ----------------------------------------------------
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const presence = v.object({ online: count, waiting: count, chatting: count });
+const chatRef = v.object({
+	chat_id: v.string(),
+	ticket: v.string(),
+	chat_url: v.string(),
+});
+
+export const serverPayloads = {
+	ready: v.object({
+		user_id: v.string(),
+		token: v.string(),
+		resumed: v.boolean(),
+		presence,
+		chat: v.optional(chatRef),
+	}),
+	queue_joined: v.object({ waiting: count }),
+	queue_left: empty,
+	match_found: v.object({
+		...chatRef.entries,
+		partner: v.object({ gender: v.picklist(GENDERS) }),
+		shared_interests: v.array(v.string()),
+	}),
+	pong: empty,
+	error: v.object({
+		code: v.picklist(ERROR_CODES),
+		message: v.string(),
+		request_type: v.optional(v.string()),
+		retry_after_ms: v.optional(count),
+	}),
+	chat_joined: v.object({ chat_id: v.string(), partner_online: v.boolean() }),
+	partner_status: v.object({ online: v.boolean() }),
+	message_sent: v.object({
+		chat_id: v.string(),
+		message_id: count,
+		client_msg_id: v.optional(v.string()),
+		sent_at: count,
+	}),
+	message_received: v.object({
+		chat_id: v.string(),
+		message_id: count,
+		content: v.string(),
+		sent_at: count,
+	}),
+	partner_typing: v.object({ is_typing: v.boolean() }),
+	chat_ended: v.object({ chat_id: v.string(), reason: v.picklist(END_REASONS) }),
+} as const;
+
+export type ServerEvent = PayloadsOf<typeof serverPayloads>;
+export type ServerEventType = ServerEvent["type"];
+export type ServerPayload<T extends ServerEventType> = Extract<ServerEvent, { type: T }>["payload"];
+export type Presence = v.InferOutput<typeof presence>;
+export type ChatRef = v.InferOutput<typeof chatRef>;

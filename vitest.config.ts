@@ -1,0 +1,42 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+	test: {
+		projects: [
+			{
+				// Pure modules, the Worker and both Durable Objects, inside workerd.
+				plugins: [
+					cloudflareTest({
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: {
+							bindings: {
+								SECRET: "test-secret",
+								// Short windows so tests can watch them end (production: 10 s, 30 s, 60 s).
+								INTEREST_WINDOW_MS: "400",
+								GRACE_MS: "500",
+								ABANDON_MS: "1500",
+							},
+						},
+					}),
+				],
+				test: {
+					name: "workers",
+					include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+					testTimeout: 15_000,
+				},
+			},
+			{
+				// The real `npm run dev` (wrangler dev) with plain `ws` clients.
+				test: {
+					name: "e2e",
+					include: ["test/e2e/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 60_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+				},
+			},
+		],
+	},
+});
