@@ -2,9 +2,13 @@
 // the protocol's own server schemas, and every wait is for an event, with a timeout.
 import { env, exports } from "cloudflare:workers";
 import { parseServer } from "../../src/protocol/codec";
-import type { ServerEvent, ServerEventType } from "../../src/protocol/schemas";
+import type { ServerEvent, ServerEventType, ServerPayload } from "../../src/protocol/schemas";
 
 type EventOf<T extends ServerEventType> = Extract<ServerEvent, { type: T }>;
+
+function isType<T extends ServerEventType>(event: ServerEvent, type: T): event is EventOf<T> {
+	return event.type === type;
+}
 
 export interface CloseInfo {
 	code: number;
@@ -65,21 +69,21 @@ export class TestSocket {
 	}
 
 	/** The next frame, which must be of `type`. */
-	async expect<T extends ServerEventType>(type: T, timeoutMs = 5_000): Promise<EventOf<T>["payload"]> {
+	async expect<T extends ServerEventType>(type: T, timeoutMs = 5_000): Promise<ServerPayload<T>> {
 		const event = await this.next(timeoutMs);
-		if (event.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(event)}`);
-		return (event as EventOf<T>).payload;
+		if (!isType(event, type)) throw new Error(`expected ${type}, got ${JSON.stringify(event)}`);
+		return event.payload as ServerPayload<T>;
 	}
 
 	/** The first frame of `type`, skipping (and returning) any before it. */
-	async waitFor<T extends ServerEventType>(type: T, timeoutMs = 5_000): Promise<EventOf<T>["payload"]> {
+	async waitFor<T extends ServerEventType>(type: T, timeoutMs = 5_000): Promise<ServerPayload<T>> {
 		return this.until(
 			type,
 			() => {
 				const i = this.inbox.findIndex((e) => e.type === type);
 				if (i < 0) return undefined;
-				const [event] = this.inbox.splice(0, i + 1).slice(-1);
-				return (event as EventOf<T>).payload;
+				const event = this.inbox.splice(0, i + 1).at(-1);
+				return event && isType(event, type) ? (event.payload as ServerPayload<T>) : undefined;
 			},
 			timeoutMs,
 		);
