@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { type ChatState, dueEnd, endReasons, nextDeadline } from "../../src/chat/lifecycle";
+import { DEFAULT_TIMINGS } from "../../src/config";
+import { originAllowed, parseAllowList } from "../../src/http/origin";
+import { SocketLimits } from "../../src/limits/socket-limits";
+import { RefusalCounter, TokenBucket } from "../../src/limits/token-bucket";
+
+const t = DEFAULT_TIMINGS;
+function chat(members: ChatState["members"]): ChatState {
+	return { chatId: "c", users: ["a", "b"], matchedAt: 0, lobby: "global", nextId: 1, members };
+}
+const m = (joined: boolean, offlineSince: number | null = null) => ({ joined, delivered: 0, offlineSince });
+
+describe("chat lifecycle", () => {
+	it("each side hears its own reason", () => {
+		const s = chat({ a: m(true), b: m(true) });
+		expect(endReasons(s, { kind: "left", by: "a" })).toEqual({ a: "you_left", b: "partner_left" });
+		expect(endReasons(s, { kind: "reported", by: "b" })).toEqual({ b: "you_reported", a: "partner_left" });
+		expect(endReasons(s, { kind: "disconnected", who: "a" })).toEqual({
+			a: "partner_disconnected",
+			b: "partner_disconnected",
+		});
+		expect(endReasons(s, { kind: "abandoned" })).toEqual({ a: "abandoned", b: "abandoned" });
+	});
+
+	it("abandoned when not both joined within the abandon window", () => {
+		const s = chat({ a: m(true), b: m(false) });
+		expect(nextDeadline(s, t)).toBe(t.abandonMs);
+		expect(dueEnd(s, t.abandonMs - 1, t)).toBeNull();
+		expect(dueEnd(s, t.abandonMs, t)).toEqual({ kind: "abandoned" });
+		expect(nextDeadline(chat({ a: m(true), b: m(true) }), t)).toBeNull();
+	});
+
+	it("partner_disconnected after the grace period, unless they came back", () => {
+		const s = chat({ a: m(true, 5000), b: m(true) });
+		expect(dueEnd(s, 5000 + t.graceMs - 1, t)).toBeNull();
+		expect(dueEnd(s, 5000 + t.graceMs, t)).toEqual({ kind: "disconnected", who: "a" });
+	});
+});
+
+describe("rate limits", () => {
+	it("a token bucket allows its burst, then its rate", () => {
+		const b = new TokenBucket({ ratePerSec: 5, burst: 10 }, 0);
+		for (let i = 0; i < 10; i++) expect(b.take(0)).toBe(0);
+		expect(b.take(0)).toBe(200);
+		expect(b.take(200)).toBe(0);
+		expect(b.take(200)).toBeGreaterThan(0);
+	});
+
+	it("more than 20 refusals in a minute close the socket", () => {
+		const r = new RefusalCounter(20, 60_000);
+		for (let i = 0; i < 20; i++) expect(r.record(i)).toBe(false);
+		expect(r.record(20)).toBe(true);
+		const slow = new RefusalCounter(20, 60_000);
+		for (let i = 0; i < 40; i++) expect(slow.record(i * 4000)).toBe(false);
+	});
+
+	it("socket limits guard costly events more strictly than frames", () => {
+		const l = new SocketLimits({ ratePerSec: 1, burst: 5 }, 0);
+		for (let i = 0; i < 5; i++) expect(l.check(0, true)).toEqual({ ok: true });
+		expect(l.check(0, true)).toMatchObject({ ok: false, close: false });
+		expect(l.check(0, false)).toEqual({ ok: true });
+	});
+});
+
+describe("origins", () => {
+	const url = new URL("https://chat.example.com/ws");
+	const list = parseAllowList(" https://a.example , https://b.example/ ,");
+	it("own origin, localhost and the allow list pass; no Origin passes", () => {
+		expect(originAllowed(null, url, list)).toBe(true);
+		expect(originAllowed("https://chat.example.com", url, list)).toBe(true);
+		expect(originAllowed("http://localhost:5173", url, list)).toBe(true);
+		expect(originAllowed("http://127.0.0.1:8787", url, list)).toBe(true);
+		expect(originAllowed("http://localhost", url, list)).toBe(true);
+		expect(originAllowed("https://a.example", url, list)).toBe(true);
+		expect(originAllowed("https://b.example", url, list)).toBe(true);
+	});
+	it("anything else is refused", () => {
+		expect(originAllowed("https://evil.example", url, list)).toBe(false);
+		expect(originAllowed("http://localhost.evil.example", url, list)).toBe(false);
+		expect(originAllowed("http://chat.example.com", url, list)).toBe(false);
+		expect(originAllowed("null", url, list)).toBe(false);
+		expect(originAllowed("https://a.example.evil", url, list)).toBe(false);
+	});
+});
