@@ -43,6 +43,15 @@ export function timingsFrom(env: Env): Timings {
 	};
 }
 
+/**
+ * When the Matchmaker drops a chat that no ChatRoom ever reported as joined.
+ * A little after the abandon deadline, so that a join just before it (whose
+ * notice is on its way) is not taken for a chat that never started.
+ */
+export function unjoinedChatGraceMs(t: Timings): number {
+	return t.abandonMs + Math.min(5_000, t.abandonMs / 4);
+}
+
 /** Rate limits of PROTOCOL.md (Security). */
 export const LIMITS = {
 	/** Lobby: join_queue per socket. */

@@ -7,7 +7,7 @@
 // caches rebuilt from both whenever the object wakes (ARCHITECTURE.md, rules 1–2).
 import { DurableObject } from "cloudflare:workers";
 import { MISSING_SECRET, newChatId, newUserId, type Signer, signerFrom, TICKET_TTL_MS } from "../auth/signing";
-import { LIMITS, type Timings, timingsFrom } from "../config";
+import { LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
 import type { Env } from "../env";
 import { LimitsBySocket } from "../limits/socket-limits";
 import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
@@ -155,7 +155,7 @@ export class Matchmaker extends DurableObject<Env> {
 			this.nextSweep = now + this.timings.sweepMs;
 		}
 		// A chat nobody joined has no ChatRoom to end it: drop it here.
-		this.liveChats -= this.store.takeUnjoinedBefore(now - 2 * this.timings.abandonMs).length;
+		this.liveChats -= this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings)).length;
 		this.store.forgetLastPartnersBefore(now - LAST_PARTNER_TTL_MS);
 		this.reschedule(now);
 		await Promise.all(matches);
@@ -325,6 +325,7 @@ export class Matchmaker extends DurableObject<Env> {
 		});
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
 		this.liveChats++;
+		this.scheduleAt(now + unjoinedChatGraceMs(this.timings));
 		const chat: LiveChat = {
 			chatId,
 			userA: seeker.userId,
@@ -414,7 +415,7 @@ export class Matchmaker extends DurableObject<Env> {
 		if (window !== undefined) deadlines.push(window);
 		if (this.ctx.getWebSockets().length > 0) deadlines.push(this.nextSweep);
 		const unjoined = this.store.oldestUnjoined();
-		if (unjoined !== null) deadlines.push(unjoined + 2 * this.timings.abandonMs + 1);
+		if (unjoined !== null) deadlines.push(unjoined + unjoinedChatGraceMs(this.timings));
 		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
 	}
 }

@@ -115,10 +115,10 @@ export class LobbyStore {
 		return this.sql.exec("SELECT 1 FROM reported_pairs WHERE pair = ?", pairKey(a, b)).toArray().length > 0;
 	}
 
-	/** Chats nobody joined, matched before `before`; removed and returned. */
-	takeUnjoinedBefore(before: number): string[] {
+	/** Chats nobody joined, matched at or before `cutoff`; removed and returned. */
+	takeUnjoinedBefore(cutoff: number): string[] {
 		return this.sql
-			.exec<{ chat_id: string }>("DELETE FROM chats WHERE joined = 0 AND matched_at < ? RETURNING chat_id", before)
+			.exec<{ chat_id: string }>("DELETE FROM chats WHERE joined = 0 AND matched_at <= ? RETURNING chat_id", cutoff)
 			.toArray()
 			.map((r) => r.chat_id);
 	}
