@@ -67,14 +67,14 @@ export class Matchmaker extends DurableObject<Env> {
 		// Keep-alives are answered by the runtime and never wake the object.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 		this.liveChats = this.store.countChats();
-		this.rebuild(Date.now());
+		this.rebuild();
 		void ctx.blockConcurrencyWhile(async () => {
 			this.alarmAt = await ctx.storage.getAlarm();
 		});
 	}
 
 	/** Rebuilds the in-memory indexes from the open sockets' attachments. */
-	private rebuild(now: number): void {
+	private rebuild(): void {
 		const waiting: Seeker[] = [];
 		for (const ws of this.ctx.getWebSockets()) {
 			if (ws.readyState !== WebSocket.OPEN) continue;
@@ -85,7 +85,10 @@ export class Matchmaker extends DurableObject<Env> {
 			if (att.queued) waiting.push({ userId: att.user, ...att.queued });
 		}
 		waiting.sort((a, b) => a.seq - b.seq);
-		for (const s of waiting) this.queue.add(s, now);
+		// Re-add everyone as of their own join: a window that ended while the
+		// object slept is ended by the alarm that woke it, which then matches
+		// its owner (rule 5) like any other window.
+		for (const s of waiting) this.queue.add(s, s.joinedAt);
 		this.seq = waiting.at(-1)?.seq ?? 0;
 	}
 
