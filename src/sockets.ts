@@ -1,6 +1,10 @@
 // Small helpers shared by the two Durable Objects for their hibernatable sockets.
+
+import type { LimitVerdict } from "./limits/socket-limits";
 import { build, buildError, type ProtocolError } from "./protocol/codec";
 import type { ServerEventType, ServerPayload } from "./protocol/schemas";
+
+type RateRefusal = Extract<LimitVerdict, { ok: false }>;
 
 /** Sends a frame; a socket that is closing or gone is ignored, never thrown at. */
 export function sendFrame(ws: WebSocket, frame: string): void {
@@ -18,6 +22,26 @@ export function send<T extends ServerEventType>(ws: WebSocket, type: T, payload:
 
 export function sendError(ws: WebSocket, error: Omit<ProtocolError, "ok">, retryAfterMs?: number): void {
 	sendFrame(ws, buildError(error, retryAfterMs));
+}
+
+/**
+ * Answers a frame refused by the rate limits with `rate_limited`; a socket
+ * that keeps pushing is closed with 1008. Returns whether it was closed.
+ */
+export function refuseRateLimited(ws: WebSocket, verdict: RateRefusal, requestType: string | undefined): boolean {
+	sendError(
+		ws,
+		{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
+		verdict.retryAfterMs,
+	);
+	if (verdict.close) closeSocket(ws, 1008, "rate limit exceeded");
+	return verdict.close;
+}
+
+/** An unexpected failure: logged for us, a retryable `internal` error for the client. */
+export function sendInternalError(ws: WebSocket, where: string, err: unknown): void {
+	console.error(`${where}: unexpected error`, err);
+	sendError(ws, { code: "internal", message: "internal error; please retry" });
 }
 
 export function closeSocket(ws: WebSocket, code: number, reason: string): void {

@@ -13,7 +13,17 @@ import { LimitsBySocket } from "../limits/socket-limits";
 import type { ChatEnd } from "../lobby/matchmaker";
 import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
 import type { ChatClientEvent } from "../protocol/schemas";
-import { closeSocket, lastSeen, refuseSocket, SEEN_RESOLUTION_MS, send, sendError, sendFrame } from "../sockets";
+import {
+	closeSocket,
+	lastSeen,
+	refuseRateLimited,
+	refuseSocket,
+	SEEN_RESOLUTION_MS,
+	send,
+	sendError,
+	sendFrame,
+	sendInternalError,
+} from "../sockets";
 import { type ChatState, causeReason, dueEnd, type EndCause, endReasons, nextDeadline, partnerOf } from "./lifecycle";
 import { ChatStore, type Tombstone } from "./store";
 
@@ -136,20 +146,23 @@ export class ChatRoom extends DurableObject<Env> {
 	// ---- relaying ------------------------------------------------------------
 
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
+		try {
+			const result = this.onFrame(ws, message);
+			return result instanceof Promise
+				? result.catch((err: unknown) => sendInternalError(ws, "chat room", err))
+				: result;
+		} catch (err) {
+			sendInternalError(ws, "chat room", err);
+		}
+	}
+
+	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
 		const parsed = parseChat(message);
 		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "send_message");
 		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
 		if (!verdict.ok) {
-			sendError(
-				ws,
-				{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
-				verdict.retryAfterMs,
-			);
-			if (verdict.close) {
-				closeSocket(ws, 1008, "rate limit exceeded");
-				return this.goneOffline(ws, now);
-			}
+			if (refuseRateLimited(ws, verdict, requestType)) this.goneOffline(ws, now);
 			return;
 		}
 		if (!parsed.ok) return sendError(ws, parsed);

@@ -13,7 +13,17 @@ import { LimitsBySocket } from "../limits/socket-limits";
 import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
 import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
 import type { ChatRef, EndReason, Gender, LobbyClientEvent, Preference, Presence } from "../protocol/schemas";
-import { closeSocket, lastSeen, SEEN_RESOLUTION_MS, send, sendError, sendFrame, socketOrigin } from "../sockets";
+import {
+	closeSocket,
+	lastSeen,
+	refuseRateLimited,
+	SEEN_RESOLUTION_MS,
+	send,
+	sendError,
+	sendFrame,
+	sendInternalError,
+	socketOrigin,
+} from "../sockets";
 import { LAST_PARTNER_TTL_MS, type LiveChat, LobbyStore } from "./store";
 
 /** What a lobby socket carries through hibernation; a few hundred bytes at most. */
@@ -171,20 +181,15 @@ export class Matchmaker extends DurableObject<Env> {
 		try {
 			result = pending ? pending.then(task) : task();
 		} catch (err) {
-			this.internalError(ws, err);
+			sendInternalError(ws, "matchmaker", err);
 			return;
 		}
 		if (!(result instanceof Promise)) return;
-		const guarded = result.catch((err: unknown) => this.internalError(ws, err));
+		const guarded = result.catch((err: unknown) => sendInternalError(ws, "matchmaker", err));
 		this.busy.set(ws, guarded);
 		return guarded.finally(() => {
 			if (this.busy.get(ws) === guarded) this.busy.delete(ws);
 		});
-	}
-
-	private internalError(ws: WebSocket, err: unknown): void {
-		console.error("matchmaker: unexpected error", err);
-		sendError(ws, { code: "internal", message: "internal error; please retry" });
 	}
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
@@ -193,15 +198,7 @@ export class Matchmaker extends DurableObject<Env> {
 		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "join_queue");
 		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
 		if (!verdict.ok) {
-			sendError(
-				ws,
-				{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
-				verdict.retryAfterMs,
-			);
-			if (verdict.close) {
-				this.forget(ws);
-				closeSocket(ws, 1008, "rate limit exceeded");
-			}
+			if (refuseRateLimited(ws, verdict, requestType)) this.forget(ws);
 			return;
 		}
 		if (!parsed.ok) return sendError(ws, parsed);
