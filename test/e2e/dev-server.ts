@@ -1,0 +1,186 @@
+// Starts the real `npm run dev` (wrangler dev) on a free loopback port, with
+// its own persistence directory, and stops exactly the process group it started.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root: this file lives in test/e2e. */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** Keep at most this much of the server's output for error messages. */
+const MAX_OUTPUT_CHARS = 64 * 1024;
+
+export interface DevServerOptions {
+	/** `--var NAME:VALUE` for each entry; an empty value is passed as `NAME:`. */
+	vars?: Record<string, string>;
+	/** How long the server may take to answer `GET /api/health` with 200. */
+	startTimeoutMs?: number;
+}
+
+export interface DevServer {
+	/** http://127.0.0.1:PORT */
+	readonly baseUrl: string;
+	/** ws://127.0.0.1:PORT */
+	readonly wsUrl: string;
+	/** 127.0.0.1:PORT, what `chat_url`s must point at. */
+	readonly host: string;
+	readonly port: number;
+	/** What the server printed so far (stdout and stderr, interleaved, truncated at the front). */
+	output(): string;
+	/**
+	 * How often wrangler reloaded the Worker since it was ready (it watches the
+	 * sources; a reload drops every socket with 1006 and all in-memory state).
+	 */
+	reloads(): number;
+	/** Stops the server's process group (SIGTERM, then SIGKILL) and waits for it to exit. */
+	stop(): Promise<void>;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago: bind port 0, read it, release it. */
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const address = server.address();
+			if (address === null || typeof address === "string") {
+				server.close();
+				reject(new Error("could not read the bound port"));
+				return;
+			}
+			server.close((err) => (err ? reject(err) : resolve(address.port)));
+		});
+	});
+}
+
+/** Process groups started here and not yet stopped, killed if the test process exits early. */
+const running = new Set<number>();
+process.once("exit", () => {
+	for (const pgid of running) {
+		try {
+			process.kill(-pgid, "SIGKILL");
+		} catch {
+			// already gone
+		}
+	}
+});
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-pgid, signal);
+	} catch (err) {
+		// ESRCH: the whole group is gone already.
+		if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+	}
+}
+
+function groupAlive(pgid: number): boolean {
+	try {
+		process.kill(-pgid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when the child has exited (or at once if it already has). */
+function exited(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+	const port = await freePort();
+	const persistTo = await mkdtemp(join(tmpdir(), "flamingo-e2e-"));
+	const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo];
+	for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+
+	let output = "";
+	const capture = (chunk: Buffer) => {
+		output += chunk.toString("utf8");
+		if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS);
+	};
+	const child = spawn("npm", args, {
+		cwd: ROOT,
+		// Its own process group, so that stop() reaches wrangler and workerd too.
+		detached: true,
+		stdio: ["ignore", "pipe", "pipe"],
+		env: {
+			...process.env,
+			CLOUDFLARE_CF_FETCH_ENABLED: "false",
+			CI: "true",
+			WRANGLER_SEND_METRICS: "false",
+			NO_COLOR: "1",
+		},
+	});
+	child.stdout?.on("data", capture);
+	child.stderr?.on("data", capture);
+	const pgid = child.pid;
+	if (pgid === undefined) {
+		await rm(persistTo, { recursive: true, force: true });
+		throw new Error("could not spawn `npm run dev`");
+	}
+	running.add(pgid);
+	const done = exited(child);
+
+	const baseUrl = `http://127.0.0.1:${port}`;
+	let stopping: Promise<void> | undefined;
+	const stop = (): Promise<void> => {
+		stopping ??= (async () => {
+			killGroup(pgid, "SIGTERM");
+			const deadline = Date.now() + 10_000;
+			// The group, not just npm: wrangler and workerd must be gone as well.
+			while (groupAlive(pgid) && Date.now() < deadline) await delay(100);
+			if (groupAlive(pgid)) killGroup(pgid, "SIGKILL");
+			await done;
+			const hardDeadline = Date.now() + 5_000;
+			while (groupAlive(pgid) && Date.now() < hardDeadline) await delay(100);
+			running.delete(pgid);
+			await rm(persistTo, { recursive: true, force: true });
+		})();
+		return stopping;
+	};
+
+	const startTimeoutMs = options.startTimeoutMs ?? 90_000;
+	const deadline = Date.now() + startTimeoutMs;
+	let lastProblem = "no answer yet";
+	for (;;) {
+		if (child.exitCode !== null || child.signalCode !== null) {
+			await stop();
+			throw new Error(
+				`\`npm ${args.join(" ")}\` exited (${child.exitCode ?? child.signalCode}) before it was healthy; output:\n${output}`,
+			);
+		}
+		try {
+			const res = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(2_000) });
+			await res.arrayBuffer();
+			if (res.status === 200) break;
+			lastProblem = `GET /api/health answered ${res.status}`;
+		} catch (err) {
+			lastProblem = String((err as Error).cause ?? err);
+		}
+		if (Date.now() >= deadline) {
+			await stop();
+			throw new Error(
+				`\`npm ${args.join(" ")}\` was not healthy within ${startTimeoutMs} ms (${lastProblem}); output:\n${output}`,
+			);
+		}
+		await delay(200);
+	}
+
+	const reloadsAtStart = output.split("Reloading local server").length - 1;
+	return {
+		baseUrl,
+		wsUrl: `ws://127.0.0.1:${port}`,
+		host: `127.0.0.1:${port}`,
+		port,
+		output: () => output,
+		reloads: () => output.split("Reloading local server").length - 1 - reloadsAtStart,
+		stop,
+	};
+}
