@@ -4,6 +4,7 @@
 // Every wait has a timeout whose error lists the frames not read yet.
 import type { IncomingHttpHeaders } from "node:http";
 import WebSocket from "ws";
+import { parseServer } from "../../src/protocol/codec";
 import type { ServerEvent, ServerEventType, ServerPayload } from "./protocol";
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
@@ -46,7 +47,10 @@ function isType<T extends ServerEventType>(event: ServerEvent, type: T): event i
 	return event.type === type;
 }
 
-/** Checks the envelope of a server frame; returns the event or a description of the violation. */
+/**
+ * Checks a server frame: a text JSON object that always carries a `payload`,
+ * valid against the protocol's server schemas. Returns the event or a description of the violation.
+ */
 function decode(data: WebSocket.RawData, isBinary: boolean): ServerEvent | string {
 	if (isBinary) return "server sent a binary frame";
 	const text = Buffer.isBuffer(data)
@@ -54,21 +58,13 @@ function decode(data: WebSocket.RawData, isBinary: boolean): ServerEvent | strin
 		: Array.isArray(data)
 			? Buffer.concat(data).toString("utf8")
 			: Buffer.from(data).toString("utf8");
-	let value: unknown;
-	try {
-		value = JSON.parse(text);
-	} catch {
-		return `server sent a frame that is not JSON: ${text.slice(0, 200)}`;
+	const parsed = parseServer(text);
+	if (!parsed.ok) return `server sent an invalid frame (${parsed.code}: ${parsed.message}): ${text.slice(0, 200)}`;
+	// The schemas accept an omitted payload from clients; the server must always send one.
+	if (!Object.hasOwn(JSON.parse(text), "payload")) {
+		return `server sent ${parsed.event.type} without a payload: ${text.slice(0, 200)}`;
 	}
-	if (typeof value !== "object" || value === null || Array.isArray(value)) {
-		return `server sent a frame that is not a JSON object: ${text.slice(0, 200)}`;
-	}
-	const { type, payload } = value as { type?: unknown; payload?: unknown };
-	if (typeof type !== "string") return `server sent a frame without a string type: ${text.slice(0, 200)}`;
-	if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-		return `server sent ${type} without an object payload (it must always send one): ${text.slice(0, 200)}`;
-	}
-	return value as ServerEvent;
+	return parsed.event;
 }
 
 /** Every client not closed yet, so a test's leftovers can be closed after it. */
