@@ -71,8 +71,9 @@ export class ChatRoom extends DurableObject<Env> {
 		const url = new URL(request.url);
 		const chatId = url.pathname.split("/").at(-1) ?? "";
 		const afterParam = url.searchParams.get("after");
-		const after = afterParam === null || afterParam === "" ? null : Number(afterParam);
-		if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
+		const after =
+			afterParam === null || afterParam === "" ? null : /^\d{1,15}$/.test(afterParam) ? Number(afterParam) : -1;
+		if (after !== null && after < 0) {
 			return new Response("after must be a non-negative integer", { status: 400 });
 		}
 		const ticket = url.searchParams.get("ticket") ?? "";
@@ -102,10 +103,22 @@ export class ChatRoom extends DurableObject<Env> {
 		};
 		this.store.create(state);
 		this.chat = state;
-		this.lobby(state)
-			.chatJoined(state.chatId)
-			.catch((err: unknown) => console.error("chat room: chatJoined failed", err));
+		void this.tellLobbyJoined(state);
 		return state;
+	}
+
+	/**
+	 * The Matchmaker drops chats nobody joined shortly after the abandon
+	 * deadline; it must hear that this one started. Retried by the alarm until it has.
+	 */
+	private async tellLobbyJoined(state: ChatState): Promise<void> {
+		try {
+			await this.lobby(state).chatJoined(state.chatId);
+			// Not if the chat ended meanwhile: its storage is wiped and stays so.
+			if (this.chat === state) this.store.markLobbyTold();
+		} catch (err) {
+			console.error("chat room: chatJoined failed; will retry", err);
+		}
 	}
 
 	private admit(state: ChatState, user: string, after: number | null, now: number): Response {
@@ -271,6 +284,7 @@ export class ChatRoom extends DurableObject<Env> {
 		if (tomb) return this.settleTombstone(tomb, now);
 		const state = this.state();
 		if (!state) return;
+		if (!this.store.lobbyTold()) await this.tellLobbyJoined(state);
 		if (now >= this.nextSweep) {
 			this.nextSweep = now + this.timings.sweepMs;
 			for (const ws of this.openSockets()) {

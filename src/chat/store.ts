@@ -20,6 +20,7 @@ export interface Tombstone {
 }
 
 const TOMBSTONE = "ended";
+const LOBBY_TOLD = "lobby_told";
 
 export class ChatStore {
 	constructor(private readonly storage: DurableObjectStorage) {}
@@ -131,6 +132,15 @@ export class ChatStore {
 		)) {
 			yield { id: row.id, sender: row.sender, content: row.content, clientMsgId: null, sentAt: row.sent_at };
 		}
+	}
+
+	/** Whether the Matchmaker has heard that this chat started. */
+	lobbyTold(): boolean {
+		return this.storage.kv.get<boolean>(LOBBY_TOLD) === true;
+	}
+
+	markLobbyTold(): void {
+		this.storage.kv.put(LOBBY_TOLD, true);
 	}
 
 	tombstone(): Tombstone | undefined {

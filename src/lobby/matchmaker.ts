@@ -131,11 +131,16 @@ export class Matchmaker extends DurableObject<Env> {
 	chatEnded(chatId: string, end: ChatEnd): void {
 		const chat = this.store.endChat(chatId);
 		if (!chat) return;
-		this.liveChats--;
+		this.forgetChat(chat);
 		if (end.reportedBy) {
 			const other = end.reportedBy === chat.userA ? chat.userB : chat.userA;
 			this.store.recordReport(end.reportedBy, other, Date.now());
 		}
+	}
+
+	/** A live chat is gone from storage: presence follows. */
+	private forgetChat(chat: LiveChat): void {
+		this.liveChats--;
 		for (const user of [chat.userA, chat.userB]) this.setChattingInLobby(user, false);
 	}
 
@@ -168,7 +173,7 @@ export class Matchmaker extends DurableObject<Env> {
 			this.nextSweep = now + this.timings.sweepMs;
 		}
 		// A chat nobody joined has no ChatRoom to end it: drop it here.
-		this.liveChats -= this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings)).length;
+		for (const chat of this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings))) this.forgetChat(chat);
 		this.store.forgetLastPartnersBefore(now - LAST_PARTNER_TTL_MS);
 		this.reschedule(now);
 		await Promise.all(matches);

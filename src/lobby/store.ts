@@ -116,11 +116,14 @@ export class LobbyStore {
 	}
 
 	/** Chats nobody joined, matched at or before `cutoff`; removed and returned. */
-	takeUnjoinedBefore(cutoff: number): string[] {
+	takeUnjoinedBefore(cutoff: number): LiveChat[] {
 		return this.sql
-			.exec<{ chat_id: string }>("DELETE FROM chats WHERE joined = 0 AND matched_at <= ? RETURNING chat_id", cutoff)
+			.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number }>(
+				"DELETE FROM chats WHERE joined = 0 AND matched_at <= ? RETURNING chat_id, user_a, user_b, matched_at",
+				cutoff,
+			)
 			.toArray()
-			.map((r) => r.chat_id);
+			.map((r) => ({ chatId: r.chat_id, userA: r.user_a, userB: r.user_b, matchedAt: r.matched_at, joined: false }));
 	}
 
 	oldestUnjoined(): number | null {

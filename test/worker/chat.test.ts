@@ -77,11 +77,10 @@ describe("tickets", () => {
 		expect((await socket.closed()).code).toBe(4401);
 	});
 
-	it("a malformed after is an HTTP 400", async () => {
+	it.each(["x", "-1", "1e3", " 5", "1.5", "0x10"])("after=%s is an HTTP 400", async (after) => {
 		const { ma } = await matched();
-		const res = await exports.default.fetch(`http://127.0.0.1:8787/ws/chat/${ma.chat_id}?ticket=${ma.ticket}&after=x`, {
-			headers: { Upgrade: "websocket" },
-		});
+		const url = `http://127.0.0.1:8787/ws/chat/${ma.chat_id}?ticket=${ma.ticket}&after=${encodeURIComponent(after)}`;
+		const res = await exports.default.fetch(url, { headers: { Upgrade: "websocket" } });
 		expect(res.status).toBe(400);
 	});
 });
@@ -212,17 +211,22 @@ describe("ending", () => {
 	it("abandoned when nobody joins within the window: the users may queue again", async () => {
 		const { name, a } = await matched();
 		await a.lobby.closed();
+		// a reloads meanwhile: a lobby socket again, told where its chat is.
+		const reloaded = await openLobby(name);
+		reloaded.send({ type: "init", payload: { user_id: a.userId, token: a.token } });
+		expect((await reloaded.expect("ready")).chat).toBeDefined();
 		const stub = lobbyStub(name);
-		expect((await stub.stats()).active_chats).toBe(1);
+		expect(await stub.stats()).toMatchObject({ online: 2, active_chats: 1 });
 		// The Matchmaker's alarm drops the chat that never started.
 		const deadline = Date.now() + 8_000;
 		while ((await stub.stats()).active_chats !== 0) {
 			if (Date.now() > deadline) throw new Error("chat never abandoned");
 			await new Promise((r) => setTimeout(r, 100));
 		}
-		const back = await initUser(name, { user_id: a.userId, token: a.token });
-		join(back);
-		expect(await back.lobby.expect("queue_joined")).toEqual({ waiting: 1 });
+		// Presence follows: a is online in the lobby, nobody is chatting.
+		expect(await stub.stats()).toEqual({ online: 1, waiting: 0, chatting: 0, active_chats: 0 });
+		join({ lobby: reloaded, userId: a.userId, token: a.token });
+		expect(await reloaded.expect("queue_joined")).toEqual({ waiting: 1 });
 	});
 
 	it("abandoned when only one side joins within the window", async () => {
