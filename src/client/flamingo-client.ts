@@ -1,0 +1,604 @@
+// FlamingoClient: the protocol of docs/PROTOCOL.md from a client's side, for
+// the browser app and any other JavaScript client.
+//
+// It holds one socket at a time: the lobby until matched, then the chat socket,
+// then the lobby again. Both reconnect by themselves (partysocket, with backoff;
+// jitter is added here). The identity (user_id + token) is kept in
+// localStorage so a returning visitor resumes; the live chat's transcript and
+// unacked messages in sessionStorage so a reload rejoins with `after=N` and
+// resends what was not acked, by `client_msg_id`.
+import ReconnectingWebSocket from "partysocket/ws";
+import { PING_FRAME, parseServer } from "../protocol/codec";
+import {
+	codePoints,
+	type EndReason,
+	type Gender,
+	MAX_CONTENT_CHARS,
+	type Preference,
+	type Presence,
+	type ServerEvent,
+	type ServerEventType,
+	type ServerPayload,
+} from "../protocol/schemas";
+import { acked, addOutgoing, emptyTranscript, isTranscript, received, type Transcript, unacked } from "./transcript";
+
+export type { ChatMessage, MessageState, Transcript } from "./transcript";
+
+/** What the UI shows: start screen, waiting, chat, ended. */
+export type Phase = "idle" | "waiting" | "joining" | "chatting" | "ended";
+
+/**
+ * Why a chat ended: the server's reasons, plus two only the client can tell:
+ * the chat was over when we came back, or another tab took over this identity.
+ */
+export type ClientEndReason = EndReason | "ended_while_away" | "replaced";
+
+export interface Preferences {
+	gender: Gender;
+	preference: Preference;
+	interests?: string[];
+}
+
+export interface Snapshot {
+	phase: Phase;
+	/** The socket the current phase needs is open (false while reconnecting). */
+	connected: boolean;
+	userId: string | null;
+	presence: Presence | null;
+	/** Users waiting, from the last `queue_joined`. */
+	waiting: number | null;
+	/** When the queue took us (local clock), for an elapsed-time display. */
+	queuedAt: number | null;
+	/** Whether interests were given, so the first seconds only try people sharing one. */
+	withInterests: boolean;
+	partner: { gender: Gender; sharedInterests: string[] } | null;
+	partnerOnline: boolean;
+	partnerTyping: boolean;
+	transcript: Transcript | null;
+	endReason: ClientEndReason | null;
+	/** The last error the server sent, or a local one (`message_too_long`, `replaced`). */
+	error: { code: string; message: string } | null;
+}
+
+/** The part of the Web Storage API the client uses; injectable for tests and Node. */
+export interface KeyValueStorage {
+	getItem(key: string): string | null;
+	setItem(key: string, value: string): void;
+	removeItem(key: string): void;
+}
+
+export interface ClientOptions {
+	/** The server's http(s) origin, e.g. `location.origin`. */
+	baseUrl: string;
+	/** Identity store (default: localStorage when available). */
+	storage?: KeyValueStorage | null;
+	/** Live-chat store that survives a reload (default: sessionStorage when available). */
+	sessionStorage?: KeyValueStorage | null;
+	/** A WebSocket class (default: the global one). */
+	WebSocket?: typeof WebSocket;
+	/** Keep-alive interval; the server drops sockets silent for 40 s. */
+	pingIntervalMs?: number;
+	/** Reconnect backoff bounds (before jitter). */
+	minReconnectDelayMs?: number;
+	maxReconnectDelayMs?: number;
+}
+
+const IDENTITY_KEY = "flamingo.identity";
+const CHAT_KEY = "flamingo.chat";
+/** How often a 4401 on the chat socket is retried through a fresh `ready.chat` ticket. */
+const MAX_TICKET_RETRIES = 2;
+
+type Listener = (snapshot: Snapshot) => void;
+type Handler<T extends ServerEventType> = (payload: ServerPayload<T>) => void;
+
+const initialSnapshot = (): Snapshot => ({
+	phase: "idle",
+	connected: false,
+	userId: null,
+	presence: null,
+	waiting: null,
+	queuedAt: null,
+	withInterests: false,
+	partner: null,
+	partnerOnline: false,
+	partnerTyping: false,
+	transcript: null,
+	endReason: null,
+	error: null,
+});
+
+function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorage | null {
+	try {
+		return (globalThis as unknown as Record<string, KeyValueStorage | undefined>)[kind] ?? null;
+	} catch {
+		return null; // storage blocked (privacy settings)
+	}
+}
+
+function randomKey(): string {
+	const bytes = crypto.getRandomValues(new Uint8Array(12));
+	return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class FlamingoClient {
+	private state: Snapshot = initialSnapshot();
+	private readonly listeners = new Set<Listener>();
+	private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+	private readonly wsBase: string;
+	private readonly storage: KeyValueStorage | null;
+	private readonly session: KeyValueStorage | null;
+	private lobby: ReconnectingWebSocket | null = null;
+	private chat: ReconnectingWebSocket | null = null;
+	private chatUrl: string | null = null;
+	/** The preferences of the current search, kept for "next stranger". */
+	private prefs: Preferences | null = null;
+	/** Join the queue as soon as the lobby is ready. */
+	private wantQueue = false;
+	private ticketRetries = 0;
+	private retryTimer: ReturnType<typeof setTimeout> | null = null;
+	private pingTimer: ReturnType<typeof setInterval> | null = null;
+	private typingSent = false;
+
+	constructor(private readonly options: ClientOptions) {
+		const url = new URL(options.baseUrl);
+		this.wsBase = `${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`;
+		this.storage = options.storage === undefined ? defaultStorage("localStorage") : options.storage;
+		this.session = options.sessionStorage === undefined ? defaultStorage("sessionStorage") : options.sessionStorage;
+		const saved = this.read(this.session, CHAT_KEY);
+		if (isTranscript(saved)) this.state = { ...this.state, transcript: saved };
+	}
+
+	// ---- observing -------------------------------------------------------------
+
+	get snapshot(): Snapshot {
+		return this.state;
+	}
+
+	/** Calls `listener` on every change; returns the unsubscribe function. */
+	subscribe(listener: Listener): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/** Raw server events, typed from the protocol schemas. */
+	on<T extends ServerEventType>(type: T, handler: Handler<T>): () => void {
+		let set = this.handlers.get(type);
+		if (!set) {
+			set = new Set();
+			this.handlers.set(type, set);
+		}
+		const h = handler as (payload: never) => void;
+		set.add(h);
+		return () => set.delete(h);
+	}
+
+	private update(patch: Partial<Snapshot>): void {
+		this.state = { ...this.state, ...patch };
+		for (const listener of this.listeners) listener(this.state);
+	}
+
+	// ---- actions -----------------------------------------------------------------
+
+	/** Opens the lobby (resuming the stored identity, and a live chat if there is one). */
+	connect(): void {
+		this.openLobby();
+		this.startPings();
+	}
+
+	/** Looks for a stranger. */
+	start(prefs: Preferences): void {
+		this.prefs = prefs;
+		this.wantQueue = true;
+		this.update({
+			phase: "waiting",
+			endReason: null,
+			error: null,
+			waiting: null,
+			queuedAt: null,
+			withInterests: (prefs.interests?.length ?? 0) > 0,
+			partner: null,
+			transcript: null,
+		});
+		this.connect();
+		if (this.lobbyReady) this.joinQueue();
+	}
+
+	/** Stops looking. */
+	cancel(): void {
+		this.wantQueue = false;
+		this.clearRetry();
+		if (this.state.phase === "waiting") {
+			this.sendLobby({ type: "leave_queue", payload: {} });
+			this.update({ phase: "idle", waiting: null, queuedAt: null });
+		}
+	}
+
+	/** Sends a message; returns its `client_msg_id`, or null if it cannot be sent. */
+	send(text: string): string | null {
+		const t = this.state.transcript;
+		const content = text.trim();
+		if (!t || (this.state.phase !== "chatting" && this.state.phase !== "joining") || content.length === 0) return null;
+		if (codePoints(content) > MAX_CONTENT_CHARS) {
+			this.update({
+				error: { code: "message_too_long", message: `Messages are at most ${MAX_CONTENT_CHARS} characters.` },
+			});
+			return null;
+		}
+		const key = randomKey();
+		this.setTranscript(addOutgoing(t, key, content));
+		this.typingSent = false;
+		this.sendChat({ type: "send_message", payload: { content, client_msg_id: key, chat_id: t.chatId } });
+		return key;
+	}
+
+	/** Tells the partner whether we are typing; only changes are sent. */
+	setTyping(isTyping: boolean): void {
+		if (this.state.phase !== "chatting" || this.typingSent === isTyping) return;
+		this.typingSent = isTyping;
+		this.sendChat({ type: "typing", payload: { is_typing: isTyping } });
+	}
+
+	/** Ends the chat (or stops waiting). */
+	leave(): void {
+		if (this.state.phase === "chatting" || this.state.phase === "joining") {
+			this.wantQueue = false;
+			this.sendChat({ type: "leave_chat", payload: {} });
+		} else this.cancel();
+	}
+
+	/** Reports the partner and ends the chat; the pair is never matched again. */
+	report(reason?: string): void {
+		if (this.state.phase !== "chatting" && this.state.phase !== "joining") return;
+		this.wantQueue = false;
+		this.sendChat({ type: "report", payload: reason ? { reason } : {} });
+	}
+
+	/** Next stranger: leaves the current chat if any, then looks again with the same preferences. */
+	next(): void {
+		const prefs = this.prefs;
+		if (!prefs) return;
+		if (this.state.phase === "chatting" || this.state.phase === "joining") {
+			this.sendChat({ type: "leave_chat", payload: {} });
+			this.wantQueue = true;
+			return;
+		}
+		this.start(prefs);
+	}
+
+	/** From the ended screen back to the start screen. */
+	back(): void {
+		this.wantQueue = false;
+		this.update({ phase: "idle", endReason: null, partner: null, transcript: null, error: null });
+	}
+
+	/** Closes every socket; the client can be started again. */
+	close(): void {
+		this.wantQueue = false;
+		this.clearRetry();
+		this.closeLobby();
+		this.closeChat();
+		if (this.pingTimer !== null) clearInterval(this.pingTimer);
+		this.pingTimer = null;
+		this.update({ connected: false });
+	}
+
+	// ---- the lobby socket ----------------------------------------------------------
+
+	private lobbyReady = false;
+
+	private openLobby(): void {
+		if (this.lobby || this.chat) return;
+		this.lobbyReady = false;
+		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => e.code !== 1000 && e.code !== 4409);
+		socket.addEventListener("open", () => {
+			const id = this.read(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
+			const payload =
+				id && typeof id.user_id === "string" && typeof id.token === "string"
+					? { user_id: id.user_id, token: id.token }
+					: {};
+			socket.send(JSON.stringify({ type: "init", payload }));
+		});
+		socket.addEventListener("message", (e) => this.receive(e.data, "lobby"));
+		socket.addEventListener("close", (e) => {
+			if (this.lobby !== socket) return;
+			this.lobbyReady = false;
+			if (this.state.phase === "idle" || this.state.phase === "waiting" || this.state.phase === "ended") {
+				this.update({ connected: false });
+			}
+			if (e.code === 4409) {
+				this.lobby = null;
+				socket.close();
+				this.wantQueue = false;
+				this.update({
+					phase: "idle",
+					connected: false,
+					error: { code: "replaced", message: "Flamingo Chat was opened in another tab." },
+				});
+			}
+		});
+		this.lobby = socket;
+	}
+
+	private closeLobby(): void {
+		const socket = this.lobby;
+		this.lobby = null;
+		this.lobbyReady = false;
+		socket?.close(1000, "bye");
+	}
+
+	private joinQueue(): void {
+		const prefs = this.prefs;
+		if (!prefs || !this.wantQueue) return;
+		this.sendLobby({
+			type: "join_queue",
+			payload: {
+				gender: prefs.gender,
+				preference: prefs.preference,
+				...(prefs.interests?.length ? { interests: prefs.interests } : {}),
+			},
+		});
+	}
+
+	// ---- the chat socket -----------------------------------------------------------
+
+	private openChat(chatUrl: string): void {
+		this.closeLobby();
+		this.closeChat();
+		this.chatUrl = chatUrl;
+		const url = () => {
+			const u = new URL(this.chatUrl ?? chatUrl);
+			const last = this.state.transcript?.lastReceived ?? 0;
+			if (last > 0) u.searchParams.set("after", String(last));
+			return u.toString();
+		};
+		// 1000: the chat ended; 4401: the ticket no longer works; 4409: another tab.
+		const socket = this.reconnecting(url, (e) => ![1000, 4401, 4409].includes(e.code));
+		socket.addEventListener("message", (e) => this.receive(e.data, "chat"));
+		socket.addEventListener("close", (e) => {
+			if (this.chat !== socket) return;
+			this.update({ connected: false, partnerTyping: false });
+			if (e.code === 4401) return this.ticketRefused();
+			if (e.code === 4409) {
+				this.chat = null;
+				return this.endChat("replaced");
+			}
+			// The chat ended without our seeing chat_ended (it came while we were away).
+			if (e.code === 1000) return this.endChat("ended_while_away");
+		});
+		this.chat = socket;
+	}
+
+	private closeChat(): void {
+		const socket = this.chat;
+		this.chat = null;
+		socket?.close(1000, "bye");
+	}
+
+	/** A refused ticket: ask the lobby for a fresh one (`ready.chat`), a few times. */
+	private ticketRefused(): void {
+		this.closeChat();
+		if (this.ticketRetries >= MAX_TICKET_RETRIES) return this.endChat("ended_while_away");
+		this.ticketRetries++;
+		this.openLobby();
+	}
+
+	private endChat(reason: ClientEndReason): void {
+		this.closeChat();
+		this.chatUrl = null;
+		this.ticketRetries = 0;
+		this.remove(this.session, CHAT_KEY);
+		this.update({ phase: "ended", endReason: reason, partnerOnline: false, partnerTyping: false, connected: false });
+		// Back to the lobby at once: presence, and the next stranger without delay.
+		this.openLobby();
+	}
+
+	private resendUnacked(): void {
+		const t = this.state.transcript;
+		if (!t) return;
+		for (const m of unacked(t)) {
+			this.sendChat({ type: "send_message", payload: { content: m.content, client_msg_id: m.key, chat_id: t.chatId } });
+		}
+	}
+
+	// ---- frames in -------------------------------------------------------------------
+
+	private receive(data: unknown, from: "lobby" | "chat"): void {
+		const parsed = parseServer(data);
+		if (!parsed.ok) {
+			console.warn("flamingo: ignoring an invalid server frame", parsed.message);
+			return;
+		}
+		const event = parsed.event;
+		this.handle(event, from);
+		for (const h of this.handlers.get(event.type) ?? []) h(event.payload as never);
+	}
+
+	private handle(event: ServerEvent, from: "lobby" | "chat"): void {
+		switch (event.type) {
+			case "ready": {
+				const p = event.payload;
+				this.write(this.storage, IDENTITY_KEY, { user_id: p.user_id, token: p.token });
+				this.lobbyReady = true;
+				this.update({ userId: p.user_id, presence: p.presence });
+				if (p.chat) return this.rejoin(p.chat.chat_id, p.chat.chat_url);
+				// We thought we were in a chat, and the server says it is over.
+				if (this.state.phase === "chatting" || this.state.phase === "joining") {
+					return this.endChat("ended_while_away");
+				}
+				this.remove(this.session, CHAT_KEY);
+				// A transcript restored after a reload belongs to a chat that is over.
+				this.update({ connected: true, ...(this.state.phase === "idle" ? { transcript: null } : {}) });
+				if (this.wantQueue) {
+					if (this.state.phase !== "waiting") this.start(this.prefs as Preferences);
+					else this.joinQueue();
+				}
+				return;
+			}
+			case "queue_joined":
+				this.update({ phase: "waiting", waiting: event.payload.waiting, queuedAt: Date.now(), connected: true });
+				return;
+			case "queue_left":
+				return;
+			case "match_found": {
+				const p = event.payload;
+				this.ticketRetries = 0;
+				const transcript = emptyTranscript(p.chat_id);
+				this.write(this.session, CHAT_KEY, transcript);
+				this.update({
+					phase: "joining",
+					connected: false,
+					partner: { gender: p.partner.gender, sharedInterests: p.shared_interests },
+					partnerOnline: false,
+					partnerTyping: false,
+					transcript,
+					waiting: null,
+					queuedAt: null,
+				});
+				this.wantQueue = false;
+				this.openChat(p.chat_url);
+				return;
+			}
+			case "chat_joined":
+				this.ticketRetries = 0;
+				this.update({ phase: "chatting", connected: true, partnerOnline: event.payload.partner_online });
+				this.resendUnacked();
+				return;
+			case "partner_status":
+				this.update({
+					partnerOnline: event.payload.online,
+					...(event.payload.online ? {} : { partnerTyping: false }),
+				});
+				return;
+			case "partner_typing":
+				this.update({ partnerTyping: event.payload.is_typing });
+				return;
+			case "message_received": {
+				const t = this.state.transcript;
+				if (!t || t.chatId !== event.payload.chat_id) return;
+				const p = event.payload;
+				this.setTranscript(received(t, p.message_id, p.content, p.sent_at));
+				this.update({ partnerTyping: false });
+				return;
+			}
+			case "message_sent": {
+				const t = this.state.transcript;
+				const key = event.payload.client_msg_id;
+				if (!t || key === undefined) return;
+				this.setTranscript(acked(t, key, event.payload.message_id, event.payload.sent_at));
+				return;
+			}
+			case "chat_ended":
+				this.wantQueue = this.wantQueue && event.payload.reason === "you_left";
+				this.endChat(event.payload.reason);
+				return;
+			case "error":
+				return this.handleError(event.payload, from);
+			case "pong":
+				return;
+		}
+	}
+
+	private handleError(e: ServerPayload<"error">, from: "lobby" | "chat"): void {
+		this.update({ error: { code: e.code, message: e.message } });
+		if (e.code !== "rate_limited") return;
+		// Try again when the server says a token is available; resends are idempotent.
+		const retry =
+			from === "chat" ? () => this.resendUnacked() : e.request_type === "join_queue" ? () => this.joinQueue() : null;
+		if (!retry) return;
+		this.clearRetry();
+		this.retryTimer = setTimeout(
+			() => {
+				this.retryTimer = null;
+				retry();
+			},
+			(e.retry_after_ms ?? 1000) + 50,
+		);
+	}
+
+	/** `ready.chat`: a live chat to rejoin (after a reload, a refused ticket or a dropped lobby). */
+	private rejoin(chatId: string, chatUrl: string): void {
+		const saved = this.state.transcript;
+		const transcript = saved && saved.chatId === chatId ? saved : emptyTranscript(chatId);
+		this.write(this.session, CHAT_KEY, transcript);
+		this.update({ phase: "joining", connected: false, transcript, endReason: null });
+		this.openChat(chatUrl);
+	}
+
+	// ---- plumbing ----------------------------------------------------------------------
+
+	private reconnecting(
+		url: string | (() => string),
+		shouldReconnect: (e: { code: number }) => boolean,
+	): ReconnectingWebSocket {
+		const min = this.options.minReconnectDelayMs ?? 500;
+		let attempts = 0;
+		// partysocket's backoff grows without jitter; a random extra delay per
+		// reconnect keeps a server restart from being hit by everyone at once.
+		const provider = async () => {
+			if (attempts++ > 0) await new Promise((r) => setTimeout(r, Math.random() * min));
+			return typeof url === "function" ? url() : url;
+		};
+		return new ReconnectingWebSocket(provider, [], {
+			WebSocket: this.options.WebSocket ?? globalThis.WebSocket,
+			minReconnectionDelay: min,
+			maxReconnectionDelay: this.options.maxReconnectDelayMs ?? 10_000,
+			reconnectionDelayGrowFactor: 1.5,
+			connectionTimeout: 8_000,
+			maxEnqueuedMessages: 0,
+			shouldReconnectOnClose: shouldReconnect,
+		});
+	}
+
+	private sendLobby(event: { type: string; payload: object }): void {
+		if (this.lobby?.readyState === ReconnectingWebSocket.OPEN && this.lobbyReady)
+			this.lobby.send(JSON.stringify(event));
+	}
+
+	private sendChat(event: { type: string; payload: object }): void {
+		if (this.chat?.readyState === ReconnectingWebSocket.OPEN) this.chat.send(JSON.stringify(event));
+	}
+
+	private startPings(): void {
+		if (this.pingTimer !== null) return;
+		this.pingTimer = setInterval(() => {
+			for (const socket of [this.lobby, this.chat]) {
+				if (socket?.readyState === ReconnectingWebSocket.OPEN) socket.send(PING_FRAME);
+			}
+		}, this.options.pingIntervalMs ?? 25_000);
+	}
+
+	private clearRetry(): void {
+		if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+		this.retryTimer = null;
+	}
+
+	private setTranscript(t: Transcript): void {
+		this.write(this.session, CHAT_KEY, t);
+		this.update({ transcript: t });
+	}
+
+	private read(store: KeyValueStorage | null, key: string): unknown {
+		try {
+			const text = store?.getItem(key);
+			return text ? JSON.parse(text) : null;
+		} catch {
+			return null;
+		}
+	}
+
+	private write(store: KeyValueStorage | null, key: string, value: unknown): void {
+		try {
+			store?.setItem(key, JSON.stringify(value));
+		} catch {
+			// Storage full or blocked: the client still works, it just cannot resume.
+		}
+	}
+
+	private remove(store: KeyValueStorage | null, key: string): void {
+		try {
+			store?.removeItem(key);
+		} catch {
+			// as above
+		}
+	}
+}
