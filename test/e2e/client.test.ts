@@ -1,0 +1,186 @@
+// FlamingoClient against the real `npm run dev`, with Node's WebSocket and
+// in-memory storages standing in for localStorage and sessionStorage.
+import { afterEach, describe, expect, it } from "vitest";
+import { FlamingoClient, type KeyValueStorage, type Snapshot } from "../../src/client/flamingo-client";
+import { useDevServer } from "./helpers";
+
+const server = useDevServer({ vars: { PER_IP_LIMITS: "off" } });
+
+class MemoryStorage implements KeyValueStorage {
+	readonly map = new Map<string, string>();
+	getItem(key: string) {
+		return this.map.get(key) ?? null;
+	}
+	setItem(key: string, value: string) {
+		this.map.set(key, value);
+	}
+	removeItem(key: string) {
+		this.map.delete(key);
+	}
+}
+
+interface Browser {
+	client: FlamingoClient;
+	local: MemoryStorage;
+	session: MemoryStorage;
+}
+
+const open: FlamingoClient[] = [];
+
+/** A client as a browser tab would make it; `from` reuses another tab's storages (a reload). */
+function tab(from?: Browser): Browser {
+	const local = from?.local ?? new MemoryStorage();
+	const session = from?.session ?? new MemoryStorage();
+	const client = new FlamingoClient({
+		baseUrl: server.baseUrl,
+		storage: local,
+		sessionStorage: session,
+		minReconnectDelayMs: 100,
+		maxReconnectDelayMs: 1000,
+	});
+	open.push(client);
+	return { client, local, session };
+}
+
+afterEach(() => {
+	for (const c of open.splice(0)) c.close();
+});
+
+/** Waits for a snapshot satisfying `ok`, or fails after `timeoutMs` with the last one seen. */
+function until(client: FlamingoClient, what: string, ok: (s: Snapshot) => boolean, timeoutMs = 8_000) {
+	return new Promise<Snapshot>((resolve, reject) => {
+		if (ok(client.snapshot)) return resolve(client.snapshot);
+		const timer = setTimeout(() => {
+			stop();
+			reject(new Error(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(client.snapshot)}`));
+		}, timeoutMs);
+		const stop = client.subscribe((s) => {
+			if (!ok(s)) return;
+			clearTimeout(timer);
+			stop();
+			resolve(s);
+		});
+	});
+}
+
+const chatting = (s: Snapshot) => s.phase === "chatting" && s.connected && s.partnerOnline;
+const texts = (s: Snapshot, mine: boolean) =>
+	(s.transcript?.messages ?? []).filter((m) => m.mine === mine).map((m) => m.content);
+
+async function pair(interests: string[] = []) {
+	const a = tab();
+	const b = tab();
+	a.client.start({ gender: "female", preference: "any", interests });
+	await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+	b.client.start({ gender: "male", preference: "any", interests });
+	await until(a.client, "a chatting", chatting);
+	await until(b.client, "b chatting", chatting);
+	return { a, b };
+}
+
+describe("FlamingoClient", () => {
+	it("matches, hands over to the chat socket, and relays both ways with acks", async () => {
+		const { a, b } = await pair();
+		expect(a.client.snapshot.partner).toEqual({ gender: "male", sharedInterests: [] });
+		const key = a.client.send("  hello 🦩  ");
+		expect(key).toMatch(/^[0-9a-f]{24}$/);
+		expect(a.client.snapshot.transcript?.messages.at(-1)).toMatchObject({ content: "hello 🦩", state: "sending" });
+		await until(a.client, "ack", (s) => s.transcript?.messages.at(-1)?.state === "sent");
+		expect(a.client.snapshot.transcript?.messages.at(-1)?.messageId).toBe(1);
+		await until(b.client, "delivery", (s) => texts(s, false).includes("hello 🦩"));
+		b.client.setTyping(true);
+		await until(a.client, "typing", (s) => s.partnerTyping);
+		b.client.send("hi there");
+		await until(a.client, "reply", (s) => texts(s, false).includes("hi there"));
+		expect(a.client.snapshot.partnerTyping).toBe(false);
+	});
+
+	it("remembers the identity across tabs of the same browser", async () => {
+		const first = tab();
+		first.client.connect();
+		const id = (await until(first.client, "ready", (s) => s.userId !== null)).userId;
+		first.client.close();
+		const second = tab(first);
+		second.client.connect();
+		expect((await until(second.client, "ready", (s) => s.userId !== null)).userId).toBe(id);
+	});
+
+	it("a reload mid-chat rejoins with after=N: held messages arrive, nothing twice, unacked ones resent", async () => {
+		const { a, b } = await pair();
+		a.client.send("before reload");
+		await until(b.client, "first message", (s) => texts(s, false).length === 1);
+		b.client.send("seen before reload");
+		await until(a.client, "b's first", (s) => texts(s, false).length === 1);
+
+		// The tab closes: its last message's ack never arrived, one more was typed offline.
+		a.client.close();
+		await until(b.client, "partner offline", (s) => !s.partnerOnline);
+		b.client.send("while you were away");
+		await until(b.client, "acked while away", (s) => s.transcript?.messages.at(-1)?.state === "sent");
+		const saved = JSON.parse(a.session.getItem("flamingo.chat") ?? "null");
+		saved.messages[0].state = "sending"; // the ack for "before reload" was lost
+		saved.messages.push({ key: "deadbeefdeadbeefdeadbeef", mine: true, content: "typed offline", state: "sending" });
+		a.session.setItem("flamingo.chat", JSON.stringify(saved));
+
+		const reloaded = tab(a);
+		expect(reloaded.client.snapshot.transcript?.messages).toHaveLength(3);
+		reloaded.client.connect();
+		const s = await until(
+			reloaded.client,
+			"rejoined and caught up",
+			(x) => chatting(x) && texts(x, false).length === 2,
+		);
+		expect(texts(s, false)).toEqual(["seen before reload", "while you were away"]);
+		await until(reloaded.client, "all acked", (x) =>
+			(x.transcript?.messages ?? []).every((m) => m.state !== "sending"),
+		);
+		const got = await until(b.client, "typed offline", (x) => texts(x, false).includes("typed offline"));
+		// "before reload" was accepted before: its resend is acked again, not delivered twice.
+		expect(texts(got, false)).toEqual(["before reload", "typed offline"]);
+		// Every message has its server id, each once (shown in the order they were written here).
+		const ids = reloaded.client.snapshot.transcript?.messages.map((m) => m.messageId ?? 0) ?? [];
+		expect([...ids].sort()).toEqual([1, 2, 3, 4]);
+	});
+
+	it("next: leaves, tells the partner, and looks again with the same preferences", async () => {
+		const { a, b } = await pair();
+		a.client.next();
+		await until(b.client, "b ended", (s) => s.phase === "ended");
+		expect(b.client.snapshot.endReason).toBe("partner_left");
+		await until(a.client, "a waiting again", (s) => s.phase === "waiting" && s.waiting !== null);
+		const c = tab();
+		c.client.start({ gender: "other", preference: "any" });
+		await until(c.client, "c chatting", chatting);
+		await until(a.client, "a chatting with c", chatting);
+		// b, a's last partner, may look again and is not matched with a.
+		b.client.next();
+		await until(b.client, "b waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+	});
+
+	it("report ends the chat on both sides", async () => {
+		const { a, b } = await pair();
+		a.client.report("spam");
+		expect((await until(a.client, "a ended", (s) => s.phase === "ended")).endReason).toBe("you_reported");
+		expect((await until(b.client, "b ended", (s) => s.phase === "ended")).endReason).toBe("partner_left");
+		b.client.back();
+		expect(b.client.snapshot.phase).toBe("idle");
+	});
+
+	it("cancel leaves the queue", async () => {
+		const a = tab();
+		a.client.start({ gender: "male", preference: "male", interests: ["Rare Interest"] });
+		await until(a.client, "waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		expect(a.client.snapshot.withInterests).toBe(true);
+		a.client.cancel();
+		expect(a.client.snapshot.phase).toBe("idle");
+		const res = await fetch(`${server.baseUrl}/api/stats`);
+		expect(res.status).toBe(200);
+	});
+
+	it("refuses to send empty or too long messages locally", async () => {
+		const { a } = await pair();
+		expect(a.client.send("   ")).toBeNull();
+		expect(a.client.send("x".repeat(2001))).toBeNull();
+		expect(a.client.snapshot.error?.code).toBe("message_too_long");
+	});
+});
