@@ -1,6 +1,7 @@
 // Small helpers shared by the two Durable Objects for their hibernatable sockets.
 
-import type { LimitVerdict } from "./limits/socket-limits";
+import type { LimitsBySocket, LimitVerdict } from "./limits/socket-limits";
+import type { Parsed } from "./protocol/codec";
 import { build, buildError, type ProtocolError } from "./protocol/codec";
 import type { ServerEventType, ServerPayload } from "./protocol/schemas";
 
@@ -76,4 +77,39 @@ export function refuseSocket(code: number, reason: string): Response {
 /** `ws:`/`wss:` origin matching the `http:`/`https:` URL a socket was opened on. */
 export function socketOrigin(url: URL): string {
 	return `${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`;
+}
+
+/**
+ * The common start of every frame on either socket: parse it, hold it to the
+ * socket's rate limits, answer what is refused. Returns the event to handle,
+ * or null when the frame was answered already; `onClosed` runs when the
+ * socket was closed for pushing past its limits.
+ */
+export function admitFrame<E extends { type: string }>(
+	ws: WebSocket,
+	message: string | ArrayBuffer,
+	parse: (frame: string | ArrayBuffer) => Parsed<E>,
+	limits: LimitsBySocket,
+	costlyType: E["type"],
+	now: number,
+	onClosed: () => void,
+): E | null {
+	const parsed = parse(message);
+	const verdict = limits.for(ws, now).check(now, parsed.ok && parsed.event.type === costlyType);
+	if (!verdict.ok) {
+		if (refuseRateLimited(ws, verdict, parsed.ok ? parsed.event.type : parsed.requestType)) onClosed();
+		return null;
+	}
+	if (!parsed.ok) {
+		sendError(ws, parsed);
+		return null;
+	}
+	return parsed.event;
+}
+
+/** Records that a socket was heard from, rewriting its attachment at most every SEEN_RESOLUTION_MS. */
+export function touchSeen<A extends { seen: number }>(ws: WebSocket, att: A, now: number): void {
+	if (now - att.seen < SEEN_RESOLUTION_MS) return;
+	att.seen = now;
+	ws.serializeAttachment(att);
 }

@@ -14,15 +14,15 @@ import type { ChatEnd } from "../lobby/matchmaker";
 import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
 import type { ChatClientEvent } from "../protocol/schemas";
 import {
+	admitFrame,
 	closeSocket,
 	lastSeen,
-	refuseRateLimited,
 	refuseSocket,
-	SEEN_RESOLUTION_MS,
 	send,
 	sendError,
 	sendFrame,
 	sendInternalError,
+	touchSeen,
 } from "../sockets";
 import { type ChatState, causeReason, dueEnd, type EndCause, endReasons, nextDeadline, partnerOf } from "./lifecycle";
 import { ChatStore, type Tombstone } from "./store";
@@ -171,20 +171,10 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const parsed = parseChat(message);
-		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "send_message");
-		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
-		if (!verdict.ok) {
-			if (refuseRateLimited(ws, verdict, requestType)) this.goneOffline(ws, now);
-			return;
-		}
-		if (!parsed.ok) return sendError(ws, parsed);
+		const event = admitFrame(ws, message, parseChat, this.limits, "send_message", now, () => this.goneOffline(ws, now));
+		if (!event) return;
 		const att = attachment(ws);
-		if (now - att.seen >= SEEN_RESOLUTION_MS) {
-			att.seen = now;
-			ws.serializeAttachment(att);
-		}
-		const event = parsed.event;
+		touchSeen(ws, att, now);
 		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
 		const state = this.state();
 		if (!state || this.ending) {

@@ -377,7 +377,10 @@ export class FlamingoClient {
 	/** A refused ticket: ask the lobby for a fresh one (`ready.chat`), a few times. */
 	private ticketRefused(): void {
 		this.closeChat();
-		if (this.ticketRetries >= MAX_TICKET_RETRIES) return this.endChat("ended_while_away");
+		if (this.ticketRetries >= MAX_TICKET_RETRIES) {
+			this.endChat("ended_while_away");
+			return;
+		}
 		this.ticketRetries++;
 		this.openLobby();
 	}
@@ -420,10 +423,14 @@ export class FlamingoClient {
 				this.write(this.storage, IDENTITY_KEY, { user_id: p.user_id, token: p.token });
 				this.lobbyReady = true;
 				this.update({ userId: p.user_id, presence: p.presence });
-				if (p.chat) return this.rejoin(p.chat.chat_id, p.chat.chat_url);
+				if (p.chat) {
+					this.rejoin(p.chat.chat_id, p.chat.chat_url);
+					return;
+				}
 				// We thought we were in a chat, and the server says it is over.
 				if (this.state.phase === "chatting" || this.state.phase === "joining") {
-					return this.endChat("ended_while_away");
+					this.endChat("ended_while_away");
+					return;
 				}
 				this.remove(this.session, CHAT_KEY);
 				// A transcript restored after a reload belongs to a chat that is over.
@@ -492,7 +499,8 @@ export class FlamingoClient {
 				this.endChat(event.payload.reason);
 				return;
 			case "error":
-				return this.handleError(event.payload, from);
+				this.handleError(event.payload, from);
+				return;
 			case "pong":
 				return;
 		}

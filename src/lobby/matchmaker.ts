@@ -14,15 +14,15 @@ import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
 import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
 import type { ChatRef, EndReason, Gender, LobbyClientEvent, Preference, Presence } from "../protocol/schemas";
 import {
+	admitFrame,
 	closeSocket,
 	lastSeen,
-	refuseRateLimited,
-	SEEN_RESOLUTION_MS,
 	send,
 	sendError,
 	sendFrame,
 	sendInternalError,
 	socketOrigin,
+	touchSeen,
 } from "../sockets";
 import { LAST_PARTNER_TTL_MS, type LiveChat, LobbyStore } from "./store";
 
@@ -199,20 +199,10 @@ export class Matchmaker extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const parsed = parseLobby(message);
-		const verdict = this.limits.for(ws, now).check(now, parsed.ok && parsed.event.type === "join_queue");
-		const requestType = parsed.ok ? parsed.event.type : parsed.requestType;
-		if (!verdict.ok) {
-			if (refuseRateLimited(ws, verdict, requestType)) this.forget(ws);
-			return;
-		}
-		if (!parsed.ok) return sendError(ws, parsed);
+		const event = admitFrame(ws, message, parseLobby, this.limits, "join_queue", now, () => this.forget(ws));
+		if (!event) return;
 		const att = attachment(ws);
-		if (now - att.seen >= SEEN_RESOLUTION_MS) {
-			att.seen = now;
-			ws.serializeAttachment(att);
-		}
-		const event = parsed.event;
+		touchSeen(ws, att, now);
 		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
 		if (event.type === "init") return this.init(ws, att, event.payload);
 		if (!att.user) {
