@@ -8,6 +8,7 @@
 // unacked messages in sessionStorage so a reload rejoins with `after=N` and
 // resends what was not acked, by `client_msg_id`.
 import ReconnectingWebSocket from "partysocket/ws";
+import { TokenBucket } from "../limits/token-bucket";
 import { PING_FRAME, parseServer } from "../protocol/codec";
 import {
 	codePoints,
@@ -87,6 +88,10 @@ const IDENTITY_KEY = "flamingo.identity";
 const CHAT_KEY = "flamingo.chat";
 /** How often a 4401 on the chat socket is retried through a fresh `ready.chat` ticket. */
 const MAX_TICKET_RETRIES = 2;
+/** Client-side pacing of send_message, under the server's limit. */
+const SEND_PACE = { ratePerSec: 4, burst: 8 };
+/** Typing is reported as stopped after this long without a keystroke. */
+const TYPING_IDLE_MS = 3_000;
 
 type Listener = (snapshot: Snapshot) => void;
 type Handler<T extends ServerEventType> = (payload: ServerPayload<T>) => void;
@@ -138,6 +143,14 @@ export class FlamingoClient {
 	private retryTimer: ReturnType<typeof setTimeout> | null = null;
 	private pingTimer: ReturnType<typeof setInterval> | null = null;
 	private typingSent = false;
+	private typingTimer: ReturnType<typeof setTimeout> | null = null;
+	/** Messages written to the chat socket and not acked yet (by client_msg_id). */
+	private readonly inFlight = new Set<string>();
+	/** Paces sends a little below the server's 5/s (bursts of 10), so it never has to refuse one. */
+	private sendBudget = new TokenBucket(SEND_PACE, Date.now());
+	private pumpTimer: ReturnType<typeof setTimeout> | null = null;
+	/** Leave or report asked for while the chat socket was reconnecting: sent once it is back. */
+	private pendingControl: { type: "leave_chat" | "report"; payload: object } | null = null;
 
 	constructor(private readonly options: ClientOptions) {
 		const url = new URL(options.baseUrl);
@@ -226,14 +239,19 @@ export class FlamingoClient {
 		}
 		const key = randomKey();
 		this.setTranscript(addOutgoing(t, key, content));
+		// The partner's indicator stops with the message itself.
 		this.typingSent = false;
-		this.sendChat({ type: "send_message", payload: { content, client_msg_id: key, chat_id: t.chatId } });
+		this.clearTypingTimer();
+		this.pump();
 		return key;
 	}
 
-	/** Tells the partner whether we are typing; only changes are sent. */
+	/** Tells the partner whether we are typing: only changes are sent; it stops by itself after 3 s. */
 	setTyping(isTyping: boolean): void {
-		if (this.state.phase !== "chatting" || this.typingSent === isTyping) return;
+		if (this.state.phase !== "chatting") return;
+		this.clearTypingTimer();
+		if (isTyping) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
+		if (this.typingSent === isTyping) return;
 		this.typingSent = isTyping;
 		this.sendChat({ type: "typing", payload: { is_typing: isTyping } });
 	}
@@ -242,7 +260,7 @@ export class FlamingoClient {
 	leave(): void {
 		if (this.state.phase === "chatting" || this.state.phase === "joining") {
 			this.wantQueue = false;
-			this.sendChat({ type: "leave_chat", payload: {} });
+			this.control({ type: "leave_chat", payload: {} });
 		} else this.cancel();
 	}
 
@@ -250,7 +268,7 @@ export class FlamingoClient {
 	report(reason?: string): void {
 		if (this.state.phase !== "chatting" && this.state.phase !== "joining") return;
 		this.wantQueue = false;
-		this.sendChat({ type: "report", payload: reason ? { reason } : {} });
+		this.control({ type: "report", payload: reason ? { reason } : {} });
 	}
 
 	/** Next stranger: leaves the current chat if any, then looks again with the same preferences. */
@@ -258,7 +276,7 @@ export class FlamingoClient {
 		const prefs = this.prefs;
 		if (!prefs) return;
 		if (this.state.phase === "chatting" || this.state.phase === "joining") {
-			this.sendChat({ type: "leave_chat", payload: {} });
+			this.control({ type: "leave_chat", payload: {} });
 			this.wantQueue = true;
 			return;
 		}
@@ -279,6 +297,7 @@ export class FlamingoClient {
 		this.closeChat();
 		if (this.pingTimer !== null) clearInterval(this.pingTimer);
 		this.pingTimer = null;
+		this.clearTypingTimer();
 		this.update({ connected: false });
 	}
 
@@ -391,16 +410,52 @@ export class FlamingoClient {
 		this.ticketRetries = 0;
 		this.remove(this.session, CHAT_KEY);
 		this.update({ phase: "ended", endReason: reason, partnerOnline: false, partnerTyping: false, connected: false });
-		// Back to the lobby at once: presence, and the next stranger without delay.
-		this.openLobby();
+		// Back to the lobby at once (presence, the next stranger without delay),
+		// unless another tab took this identity over: reconnecting would take it back.
+		if (reason !== "replaced") this.openLobby();
 	}
 
-	private resendUnacked(): void {
+	/**
+	 * Writes unacked messages that are not in flight, oldest first, as far as
+	 * the pacing allows; the rest go when a token is due. Resends reuse the
+	 * client_msg_id, so the server delivers each message once.
+	 */
+	private pump(): void {
 		const t = this.state.transcript;
-		if (!t) return;
+		if (!t || this.state.phase !== "chatting" || !this.chatOpen) return;
 		for (const m of unacked(t)) {
+			if (this.inFlight.has(m.key)) continue;
+			const wait = this.sendBudget.take(Date.now());
+			if (wait > 0) {
+				this.pumpLater(wait);
+				return;
+			}
+			this.inFlight.add(m.key);
 			this.sendChat({ type: "send_message", payload: { content: m.content, client_msg_id: m.key, chat_id: t.chatId } });
 		}
+	}
+
+	private pumpLater(ms: number): void {
+		if (this.pumpTimer !== null) return;
+		this.pumpTimer = setTimeout(() => {
+			this.pumpTimer = null;
+			this.pump();
+		}, ms);
+	}
+
+	/** Leave or report: sent now, or as soon as the chat socket is back. */
+	private control(event: { type: "leave_chat" | "report"; payload: object }): void {
+		if (this.chatOpen && this.state.phase === "chatting") this.sendChat(event);
+		else this.pendingControl = event;
+	}
+
+	private get chatOpen(): boolean {
+		return this.chat?.readyState === ReconnectingWebSocket.OPEN;
+	}
+
+	private clearTypingTimer(): void {
+		if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+		this.typingTimer = null;
 	}
 
 	// ---- frames in -------------------------------------------------------------------
@@ -465,11 +520,17 @@ export class FlamingoClient {
 				this.openChat(p.chat_url);
 				return;
 			}
-			case "chat_joined":
+			case "chat_joined": {
 				this.ticketRetries = 0;
 				this.update({ phase: "chatting", connected: true, partnerOnline: event.payload.partner_online });
-				this.resendUnacked();
+				// A new socket: whatever was in flight on the old one may be lost.
+				this.inFlight.clear();
+				const control = this.pendingControl;
+				this.pendingControl = null;
+				if (control) this.sendChat(control);
+				else this.pump();
 				return;
+			}
 			case "partner_status":
 				this.update({
 					partnerOnline: event.payload.online,
@@ -491,6 +552,7 @@ export class FlamingoClient {
 				const t = this.state.transcript;
 				const key = event.payload.client_msg_id;
 				if (!t || key === undefined) return;
+				this.inFlight.delete(key);
 				this.setTranscript(acked(t, key, event.payload.message_id, event.payload.sent_at));
 				return;
 			}
@@ -509,15 +571,22 @@ export class FlamingoClient {
 	private handleError(e: ServerPayload<"error">, from: "lobby" | "chat"): void {
 		this.update({ error: { code: e.code, message: e.message } });
 		if (e.code !== "rate_limited") return;
-		// Try again when the server says a token is available; resends are idempotent.
-		const retry =
-			from === "chat" ? () => this.resendUnacked() : e.request_type === "join_queue" ? () => this.joinQueue() : null;
-		if (!retry) return;
+		if (from === "chat" && e.request_type === "send_message") {
+			// One of the in-flight messages was refused; which one the error does
+			// not say, so all of them go again (idempotent) once the server is ready.
+			this.inFlight.clear();
+			// Start again from an empty budget, as the server's is: the first
+			// token comes after 1/4 s, no sooner than the server's retry_after_ms (1/5 s).
+			this.sendBudget = new TokenBucket(SEND_PACE, Date.now(), 0);
+			this.pump();
+			return;
+		}
+		if (e.request_type !== "join_queue") return;
 		this.clearRetry();
 		this.retryTimer = setTimeout(
 			() => {
 				this.retryTimer = null;
-				retry();
+				this.joinQueue();
 			},
 			(e.retry_after_ms ?? 1000) + 50,
 		);

@@ -17,8 +17,9 @@ export class TokenBucket {
 	constructor(
 		private readonly spec: BucketSpec,
 		now: number,
+		tokens = spec.burst,
 	) {
-		this.tokens = spec.burst;
+		this.tokens = tokens;
 		this.updatedAt = now;
 	}
 

@@ -177,6 +177,48 @@ describe("FlamingoClient", () => {
 		expect(res.status).toBe(200);
 	});
 
+	it("paces a burst under the server's limit: 16 messages, all delivered once and in order, none refused", async () => {
+		const { a, b } = await pair();
+		const sent = Array.from({ length: 16 }, (_, i) => `burst ${i + 1}`);
+		for (const m of sent) a.client.send(m);
+		const got = await until(b.client, "all 16", (s) => texts(s, false).length === 16, 15_000);
+		expect(texts(got, false)).toEqual(sent);
+		await until(a.client, "all acked", (s) => (s.transcript?.messages ?? []).every((m) => m.state === "sent"));
+		expect(a.client.snapshot.error).toBeNull();
+		expect(a.client.snapshot.connected).toBe(true);
+	});
+
+	it("typing stops by itself after 3 s without keystrokes", async () => {
+		const { a, b } = await pair();
+		a.client.setTyping(true);
+		await until(b.client, "typing", (s) => s.partnerTyping);
+		const started = Date.now();
+		await until(b.client, "typing stopped", (s) => !s.partnerTyping, 6_000);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
+	});
+
+	it("a second tab taking over the chat ends the first one's without a tug of war", async () => {
+		const { a, b } = await pair();
+		const second = tab(a);
+		second.client.connect();
+		await until(second.client, "second tab chatting", chatting);
+		// The 4409 close frame arrives at once, but under wrangler dev the close
+		// event can follow up to ~10 s later (the TCP connection lingers).
+		expect((await until(a.client, "first tab replaced", (s) => s.phase === "ended", 15_000)).endReason).toBe(
+			"replaced",
+		);
+		// For a while nothing moves: the first tab does not take the chat back.
+		let flaps = 0;
+		const stop = b.client.subscribe((s) => {
+			if (!s.partnerOnline) flaps++;
+		});
+		await new Promise((r) => setTimeout(r, 2_000));
+		stop();
+		expect(flaps).toBe(0);
+		second.client.send("from the second tab");
+		await until(b.client, "message from the second tab", (s) => texts(s, false).includes("from the second tab"));
+	});
+
 	it("refuses to send empty or too long messages locally", async () => {
 		const { a } = await pair();
 		expect(a.client.send("   ")).toBeNull();
