@@ -1,0 +1,245 @@
+// Flamingo Chat in the browser: wires the page (index.html) to FlamingoClient.
+// Every screen is drawn from the client's snapshot; the few things the page
+// decides itself are at the top of render().
+import { GENDERS, PREFERENCES } from "../../protocol/schemas";
+import { FlamingoClient, type Preferences, type Snapshot } from "../flamingo-client";
+import { createAnnouncer } from "./announce";
+import { ChatMemo } from "./chat-memo";
+import { createChips } from "./chips";
+import { createComposer } from "./composer";
+import { byId } from "./dom";
+import { bindKeys } from "./keys";
+import { MessageList } from "./messages";
+import { createNextButton } from "./next-button";
+import { isOneOf, loadPrefs, type SavedPrefs, savePrefs } from "./prefs";
+import { createReportPanel } from "./report";
+import { type ScreenName, Screens } from "./screens";
+import { pollOnlineCount } from "./stats";
+import { StatusLine, statusFor } from "./status";
+import { END_REASONS, STATUS } from "./texts";
+
+const TITLE = document.title;
+
+const client = new FlamingoClient({ baseUrl: location.origin });
+const announce = createAnnouncer(byId("announcer"));
+const screens = new Screens();
+const status = new StatusLine(byId("status-line"), byId("status"), byId("status-dismiss"), announce);
+const memo = new ChatMemo();
+
+// ---- start screen ------------------------------------------------------------
+
+const gender = byId<HTMLSelectElement>("gender");
+const preference = byId<HTMLSelectElement>("preference");
+const saved = loadPrefs();
+if (saved.gender) gender.value = saved.gender;
+if (saved.preference) preference.value = saved.preference;
+
+const currentPrefs = (): SavedPrefs => ({
+	gender: isOneOf(GENDERS, gender.value) ? gender.value : "other",
+	preference: isOneOf(PREFERENCES, preference.value) ? preference.value : "any",
+	interests: chips.values(),
+});
+const remember = () => savePrefs(currentPrefs());
+
+const chips = createChips({
+	input: byId<HTMLInputElement>("interests"),
+	list: byId<HTMLUListElement>("chips"),
+	hint: byId("interests-hint"),
+	initial: saved.interests ?? [],
+	announce,
+	onChange: remember,
+});
+gender.addEventListener("change", remember);
+preference.addEventListener("change", remember);
+
+// FlamingoClient keeps the preferences of start() in memory only, so after a
+// reload mid-chat its next() has none and does nothing; the page then starts
+// the search itself, with the preferences it remembers.
+let clientHasPrefs = false;
+
+/**
+ * Another tab of ours took over (the chat socket or the lobby was closed 4409,
+ * and FlamingoClient does not reconnect after that): this tab offers Use here
+ * and says so in the status line, until the person acts here.
+ */
+let parked = false;
+/** The snapshot said "replaced" last time (parking happens once, when it starts saying so). */
+let wasReplaced = false;
+
+function startSearch(): void {
+	parked = false;
+	const prefs = currentPrefs();
+	savePrefs(prefs);
+	clientHasPrefs = true;
+	const p: Preferences = { gender: prefs.gender, preference: prefs.preference };
+	if (prefs.interests.length > 0) p.interests = prefs.interests;
+	client.start(p);
+}
+
+byId<HTMLFormElement>("start-form").addEventListener("submit", (e) => {
+	e.preventDefault();
+	const phase = client.snapshot.phase;
+	if ((phase === "idle" || phase === "ended") && chips.commitPending()) startSearch();
+});
+
+byId("cancel").addEventListener("click", () => client.cancel());
+
+// ---- chat and ended screens ------------------------------------------------------
+
+/** Set by Next in a chat: the page shows "looking" while the client leaves, reconnects and queues again. */
+let nexting = false;
+
+function nextStranger(): void {
+	parked = false;
+	const phase = client.snapshot.phase;
+	if (phase === "chatting" || phase === "joining") {
+		nexting = true;
+		if (clientHasPrefs) client.next();
+		else client.leave(); // render() starts the search once the chat has ended
+	} else if (phase === "ended" || phase === "idle") {
+		if (clientHasPrefs) client.next();
+		else startSearch();
+	}
+}
+
+const messages = new MessageList(byId<HTMLOListElement>("messages"), (m) => {
+	announce(`Stranger: ${m.content}`);
+	if (document.hidden) document.title = `New message · ${TITLE}`;
+});
+const composer = createComposer(byId<HTMLFormElement>("composer"), byId<HTMLTextAreaElement>("message-input"), client);
+const next = createNextButton(byId<HTMLButtonElement>("next"), announce, nextStranger);
+const report = createReportPanel({
+	toggle: byId<HTMLButtonElement>("report"),
+	panel: byId("report-panel"),
+	reason: byId<HTMLSelectElement>("report-reason"),
+	confirm: byId<HTMLButtonElement>("report-confirm"),
+	cancel: byId<HTMLButtonElement>("report-cancel"),
+	onReport: (reason) => client.report(reason),
+});
+byId("end").addEventListener("click", () => client.leave());
+byId("next-stranger").addEventListener("click", nextStranger);
+byId("back").addEventListener("click", () => client.back());
+byId("use-here").addEventListener("click", () => {
+	parked = false;
+	client.connect(); // the lobby's ready.chat brings back the chat if it still lives
+	render(client.snapshot);
+	byId("next-stranger").focus();
+});
+
+bindKeys({
+	closeReport: () => {
+		if (!report.isOpen()) return false;
+		report.close(true);
+		return true;
+	},
+	inChat: () => screens.current === "chat",
+	pressNext: () => next.press(),
+});
+
+document.addEventListener("visibilitychange", () => {
+	if (!document.hidden) document.title = TITLE;
+});
+
+// ---- drawing ---------------------------------------------------------------------------
+
+function screenFor(s: Snapshot): ScreenName {
+	switch (s.phase) {
+		case "idle":
+			// A transcript restored after a reload, before the server says whether the chat lives on.
+			return s.transcript && !s.connected ? "chat" : "start";
+		case "waiting":
+			return "waiting";
+		case "joining":
+		case "chatting":
+			return "chat";
+		case "ended":
+			return nexting ? "waiting" : "ended";
+	}
+}
+
+const FOCUS_ON_ENTER: Record<ScreenName, () => HTMLElement> = {
+	start: () => byId("start"),
+	waiting: () => byId("waiting-title"),
+	chat: () => byId("message-input"),
+	ended: () => byId("ended-reason"),
+};
+
+/**
+ * After this long without a connection the status suggests a reload, which
+ * always resumes (a live chat comes back through ready.chat). FlamingoClient
+ * can stop retrying for good after one failed reconnect attempt: partysocket
+ * reports the failure as a close with code 1000, which its no-reconnect rule
+ * takes for a normal end.
+ */
+const STILL_LOST_MS = 20_000;
+
+let everConnected = false;
+let lostAt: number | null = null;
+let lostTimer: ReturnType<typeof setTimeout> | undefined;
+let lastError: Snapshot["error"] = null;
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function render(s: Snapshot): void {
+	if (s.connected) everConnected = true;
+	if (nexting) {
+		if (s.phase === "ended" && s.endReason === "you_left") {
+			if (!clientHasPrefs) {
+				clientHasPrefs = true; // once: render() runs again before the microtask
+				queueMicrotask(startSearch); // after a reload: see clientHasPrefs
+			}
+		} else if (s.phase !== "chatting" && s.phase !== "joining") nexting = false;
+	}
+
+	const replaced = (s.phase === "ended" && s.endReason === "replaced") || s.error?.code === "replaced";
+	if (replaced && !wasReplaced) parked = true;
+	wasReplaced = replaced;
+
+	const screen = screenFor(s);
+	const first = screens.current === null;
+	if (screens.show(screen)) {
+		next.disarm();
+		report.close(false);
+		composer.reset();
+		if (s.error === lastError) status.dropError(); // an error from before belongs to the screen left behind
+		if (!first || screen === "chat") FOCUS_ON_ENTER[screen]().focus();
+		if (screen === "ended" && s.endReason) announce(END_REASONS[s.endReason]);
+	}
+	lastError = s.error;
+
+	if (screen === "waiting") {
+		screens.renderWaiting(s, Date.now());
+		ticker ??= setInterval(() => screens.renderWaiting(client.snapshot, Date.now()), 1000);
+	} else if (ticker !== undefined) {
+		clearInterval(ticker);
+		ticker = undefined;
+	}
+
+	const chat = memo.update(s);
+	if (screen === "chat" || screen === "ended") {
+		messages.render(s.transcript);
+		screens.renderChat(s, chat);
+		if (screen === "ended") screens.renderEnded(s, parked);
+	}
+	const lost = !s.connected && everConnected && !parked && screen !== "ended";
+	if (!lost) {
+		lostAt = null;
+		clearTimeout(lostTimer);
+	} else if (lostAt === null) {
+		lostAt = Date.now();
+		lostTimer = setTimeout(() => render(client.snapshot), STILL_LOST_MS);
+	}
+	let said = statusFor(s, screen, everConnected, chat?.joined ?? false);
+	if (parked && screen === "start" && !s.connected) said = STATUS.elsewhere;
+	else if (lost && lostAt !== null && Date.now() - lostAt >= STILL_LOST_MS) said = STATUS.stillLost;
+	status.render(said, s.error, lost);
+}
+
+const online = pollOnlineCount(byId("online-count"));
+let presence: Snapshot["presence"] = null;
+client.subscribe((s) => {
+	if (s.presence && s.presence !== presence) online.show(s.presence.online);
+	presence = s.presence;
+});
+client.subscribe(render);
+render(client.snapshot);
+client.connect();

@@ -1,0 +1,78 @@
+// Every sentence the app shows, in plain words.
+
+import type { Gender } from "../../protocol/schemas";
+import type { ClientEndReason } from "../flamingo-client";
+
+export const END_REASONS: Record<ClientEndReason, string> = {
+	you_left: "You ended the chat.",
+	partner_left: "The stranger left.",
+	you_reported: "You reported the stranger. You won't be matched again.",
+	partner_disconnected: "The stranger lost their connection.",
+	abandoned: "The chat never started.",
+	ended_while_away: "The chat ended while you were away.",
+	replaced: "Flamingo Chat is open in another tab.",
+};
+
+export const GENDER_NAMES: Record<Gender, string> = { male: "Male", female: "Female", other: "Other" };
+
+export const STATUS = {
+	connecting: "Connecting…",
+	reconnecting: "Reconnecting…",
+	ready: "Connected. Choose who to talk to and press Start.",
+	looking: "Looking for a stranger…",
+	joining: "Connecting to the stranger…",
+	chatting: "Connected to a stranger",
+	partnerAway: "Connected. The stranger is reconnecting…",
+	partnerNotYet: "Connected. Waiting for the stranger to join…",
+	ended: "Chat ended",
+	elsewhere: "Flamingo Chat is open in another tab. Press Start to use it here instead.",
+	stillLost: "Still reconnecting… If this lasts, reload the page.",
+} as const;
+
+export const PARTNER_RECONNECTING = "Stranger reconnecting…";
+export const PARTNER_NOT_JOINED = "Waiting for the stranger to join…";
+
+export const WAITING_NOTES = {
+	interests: "Looking for someone who shares your interests…",
+	anyone: "Now trying anyone",
+} as const;
+
+export const NEXT_LABEL = "Next";
+export const NEXT_ARMED_LABEL = "Really?";
+export const NEXT_ARMED_HINT = "Press Next or Escape again to leave this chat.";
+
+export const INTEREST_HINTS = {
+	normal: "Press Enter to add one. Someone who shares one is tried first, for 10 seconds.",
+	tooLong: "An interest is at most 32 characters.",
+	tooMany: "That's 5 already, the most you can add.",
+} as const;
+
+const listFormat = new Intl.ListFormat("en", { type: "conjunction" });
+
+/** The line under "Stranger": their gender, and what you both like. */
+export function partnerLine(gender: Gender, shared: readonly string[], withInterests: boolean): string {
+	const name = GENDER_NAMES[gender];
+	if (shared.length > 0) return `${name} · You both like ${listFormat.format(shared)}`;
+	return withInterests ? `${name} · No shared interests` : name;
+}
+
+/** A server or client error in words a person understands; the server's own message otherwise. */
+export function errorText(error: { code: string; message: string }): string {
+	switch (error.code) {
+		case "rate_limited":
+			return "That was a bit fast. Trying again in a moment…";
+		case "internal":
+			return `Something went wrong on the server: ${error.message}`;
+		default:
+			return error.message;
+	}
+}
+
+/** m:ss, or h:mm:ss after an hour. */
+export function formatElapsed(ms: number): string {
+	const total = Math.max(0, Math.floor(ms / 1000));
+	const h = Math.floor(total / 3600);
+	const m = Math.floor((total % 3600) / 60);
+	const s = String(total % 60).padStart(2, "0");
+	return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
