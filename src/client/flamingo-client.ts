@@ -120,6 +120,15 @@ function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorag
 	}
 }
 
+/**
+ * A normal close the server chose ("matched", "chat ended"): no reconnect.
+ * partysocket also reports a failed connection attempt as a 1000 close, but
+ * without a reason; that one must be retried.
+ */
+function serverEnded(e: { code: number; reason?: string }): boolean {
+	return e.code === 1000 && (e.reason ?? "") !== "";
+}
+
 function randomKey(): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(12));
 	return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -308,7 +317,7 @@ export class FlamingoClient {
 	private openLobby(): void {
 		if (this.lobby || this.chat) return;
 		this.lobbyReady = false;
-		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => e.code !== 1000 && e.code !== 4409);
+		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== 4409);
 		socket.addEventListener("open", () => {
 			const id = this.read(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
 			const payload =
@@ -371,7 +380,7 @@ export class FlamingoClient {
 			return u.toString();
 		};
 		// 1000: the chat ended; 4401: the ticket no longer works; 4409: another tab.
-		const socket = this.reconnecting(url, (e) => ![1000, 4401, 4409].includes(e.code));
+		const socket = this.reconnecting(url, (e) => !serverEnded(e) && e.code !== 4401 && e.code !== 4409);
 		socket.addEventListener("message", (e) => this.receive(e.data, "chat"));
 		socket.addEventListener("close", (e) => {
 			if (this.chat !== socket) return;
@@ -382,7 +391,7 @@ export class FlamingoClient {
 				return this.endChat("replaced");
 			}
 			// The chat ended without our seeing chat_ended (it came while we were away).
-			if (e.code === 1000) return this.endChat("ended_while_away");
+			if (serverEnded(e)) return this.endChat("ended_while_away");
 		});
 		this.chat = socket;
 	}

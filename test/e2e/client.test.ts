@@ -219,6 +219,29 @@ describe("FlamingoClient", () => {
 		await until(b.client, "message from the second tab", (s) => texts(s, false).includes("from the second tab"));
 	});
 
+	it("keeps trying to connect while the server is unreachable", async () => {
+		let attempts = 0;
+		const Counting = class extends WebSocket {
+			constructor(url: string | URL, protocols?: string | string[]) {
+				attempts++;
+				super(url, protocols);
+			}
+		};
+		const client = new FlamingoClient({
+			baseUrl: "http://127.0.0.1:9", // nothing listens on the discard port
+			storage: null,
+			sessionStorage: null,
+			WebSocket: Counting,
+			minReconnectDelayMs: 50,
+			maxReconnectDelayMs: 200,
+		});
+		open.push(client);
+		client.connect();
+		const deadline = Date.now() + 5_000;
+		while (attempts < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+		expect(attempts).toBeGreaterThanOrEqual(4);
+	});
+
 	it("refuses to send empty or too long messages locally", async () => {
 		const { a } = await pair();
 		expect(a.client.send("   ")).toBeNull();
