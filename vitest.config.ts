@@ -37,6 +37,17 @@ export default defineConfig({
 					fileParallelism: false,
 				},
 			},
+			{
+				// The browser app in Debian's Chromium (playwright-core) against `npm run dev`.
+				test: {
+					name: "browser",
+					include: ["test/browser/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 120_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+				},
+			},
 		],
 	},
 });
