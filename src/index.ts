@@ -8,6 +8,7 @@ import { originAllowed, parseAllowList } from "./http/origin";
 import { forbiddenOrigin, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
 import { cachedStats } from "./http/stats";
 import { GLOBAL_LOBBY } from "./lobby/matchmaker";
+import { log } from "./log";
 import { refuseSocket } from "./sockets";
 
 export { ChatRoom } from "./chat/room";
@@ -19,13 +20,18 @@ type Args = [Env, ExecutionContext];
 async function guardUpgrade(request: IRequest, env: Env): Promise<Response | undefined> {
 	if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return upgradeRequired();
 	const origin = request.headers.get("Origin");
-	if (!originAllowed(origin, new URL(request.url), parseAllowList(env.ALLOWED_ORIGINS))) {
+	const url = new URL(request.url);
+	if (!originAllowed(origin, url, parseAllowList(env.ALLOWED_ORIGINS))) {
+		log({ event: "upgrade_refused", reason: "origin", path: url.pathname });
 		return forbiddenOrigin(origin ?? "");
 	}
 	if (env.PER_IP_LIMITS !== "off" && env.UPGRADE_LIMITER) {
 		const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
 		const { success } = await env.UPGRADE_LIMITER.limit({ key: ip });
-		if (!success) return tooManyUpgrades(60);
+		if (!success) {
+			log({ event: "upgrade_refused", reason: "rate_limit", path: url.pathname });
+			return tooManyUpgrades(60);
+		}
 	}
 	return undefined;
 }

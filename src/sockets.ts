@@ -1,6 +1,7 @@
 // Small helpers shared by the two Durable Objects for their hibernatable sockets.
 
 import type { LimitsBySocket, LimitVerdict } from "./limits/socket-limits";
+import { errorText, log } from "./log";
 import type { Parsed } from "./protocol/codec";
 import { build, buildError, type ProtocolError } from "./protocol/codec";
 import type { ServerEventType, ServerPayload } from "./protocol/schemas";
@@ -29,7 +30,13 @@ export function sendError(ws: WebSocket, error: Omit<ProtocolError, "ok">, retry
  * Answers a frame refused by the rate limits with `rate_limited`; a socket
  * that keeps pushing is closed with 1008. Returns whether it was closed.
  */
-export function refuseRateLimited(ws: WebSocket, verdict: RateRefusal, requestType: string | undefined): boolean {
+export function refuseRateLimited(
+	ws: WebSocket,
+	socket: "lobby" | "chat",
+	verdict: RateRefusal,
+	requestType: string | undefined,
+): boolean {
+	log({ event: "rate_limited", socket, request_type: requestType ?? null, closed: verdict.close });
 	sendError(
 		ws,
 		{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
@@ -41,7 +48,7 @@ export function refuseRateLimited(ws: WebSocket, verdict: RateRefusal, requestTy
 
 /** An unexpected failure: logged for us, a retryable `internal` error for the client. */
 export function sendInternalError(ws: WebSocket, where: string, err: unknown): void {
-	console.error(`${where}: unexpected error`, err);
+	log({ event: "internal_error", where, error: errorText(err) });
 	sendError(ws, { code: "internal", message: "internal error; please retry" });
 }
 
@@ -90,6 +97,7 @@ export function admitFrame<E extends { type: string }>(
 	message: string | ArrayBuffer,
 	parse: (frame: string | ArrayBuffer) => Parsed<E>,
 	limits: LimitsBySocket,
+	socket: "lobby" | "chat",
 	costlyType: E["type"],
 	now: number,
 	onClosed: () => void,
@@ -97,7 +105,7 @@ export function admitFrame<E extends { type: string }>(
 	const parsed = parse(message);
 	const verdict = limits.for(ws, now).check(now, parsed.ok && parsed.event.type === costlyType);
 	if (!verdict.ok) {
-		if (refuseRateLimited(ws, verdict, parsed.ok ? parsed.event.type : parsed.requestType)) onClosed();
+		if (refuseRateLimited(ws, socket, verdict, parsed.ok ? parsed.event.type : parsed.requestType)) onClosed();
 		return null;
 	}
 	if (!parsed.ok) {

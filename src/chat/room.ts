@@ -11,6 +11,7 @@ import { LIMITS, type Timings, timingsFrom } from "../config";
 import type { Env } from "../env";
 import { LimitsBySocket } from "../limits/socket-limits";
 import type { ChatEnd } from "../lobby/matchmaker";
+import { errorText, log } from "../log";
 import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
 import type { ChatClientEvent } from "../protocol/schemas";
 import {
@@ -79,12 +80,12 @@ export class ChatRoom extends DurableObject<Env> {
 		const ticket = url.searchParams.get("ticket") ?? "";
 		const now = Date.now();
 		const claims = this.signer && ticket ? await this.signer.verifyTicket(ticket, chatId, now) : null;
-		if (!claims) return refuseSocket(CLOSE_BAD_TICKET, "missing, invalid or expired ticket");
+		if (!claims) return refuseTicket("invalid", "missing, invalid or expired ticket");
 
 		const state = this.state() ?? this.open(claims, now);
-		if (!state || this.ending) return refuseSocket(CLOSE_BAD_TICKET, "this chat is over");
+		if (!state || this.ending) return refuseTicket("chat_over", "this chat is over");
 		if (!state.users.includes(claims.u) || !state.users.includes(claims.p)) {
-			return refuseSocket(CLOSE_BAD_TICKET, "ticket is not for this chat");
+			return refuseTicket("foreign", "ticket is not for this chat");
 		}
 		return this.admit(state, claims.u, after, now);
 	}
@@ -117,7 +118,7 @@ export class ChatRoom extends DurableObject<Env> {
 			// Not if the chat ended meanwhile: its storage is wiped and stays so.
 			if (this.chat === state) this.store.markLobbyTold();
 		} catch (err) {
-			console.error("chat room: chatJoined failed; will retry", err);
+			log({ event: "internal_error", where: "chat room: chatJoined (will retry)", error: errorText(err) });
 		}
 	}
 
@@ -171,7 +172,9 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseChat, this.limits, "send_message", now, () => this.goneOffline(ws, now));
+		const event = admitFrame(ws, message, parseChat, this.limits, "chat", "send_message", now, () =>
+			this.goneOffline(ws, now),
+		);
 		if (!event) return;
 		const att = attachment(ws);
 		touchSeen(ws, att, now);
@@ -191,6 +194,8 @@ export class ChatRoom extends DurableObject<Env> {
 			case "leave_chat":
 				return this.end(state, { kind: "left", by: att.user });
 			case "report":
+				// Free text stays out of the logs: only a known category is kept.
+				log({ event: "report", chat_id: state.chatId, reason: reportCategory(event.payload.reason) });
 				return this.end(state, { kind: "reported", by: att.user });
 		}
 	}
@@ -304,9 +309,16 @@ export class ChatRoom extends DurableObject<Env> {
 			try {
 				await this.lobby(state).chatEnded(state.chatId, notice);
 			} catch (err) {
-				console.error("chat room: chatEnded failed; will retry", err);
+				log({ event: "internal_error", where: "chat room: chatEnded (will retry)", error: errorText(err) });
 				failed = { lobby: state.lobby, chatId: state.chatId, ...notice };
 			}
+			log({
+				event: "chat_ended",
+				chat_id: state.chatId,
+				reason: notice.reason,
+				duration_ms: Date.now() - state.matchedAt,
+				messages: state.nextId - 1,
+			});
 			const reasons = endReasons(state, cause);
 			for (const ws of this.openSockets()) {
 				const reason = reasons[attachment(ws).user];
@@ -333,7 +345,7 @@ export class ChatRoom extends DurableObject<Env> {
 					...(reportedBy ? { reportedBy } : {}),
 				});
 			} catch (err) {
-				console.error("chat room: chatEnded retry failed", err);
+				log({ event: "internal_error", where: "chat room: chatEnded retry", error: errorText(err) });
 				await this.ctx.storage.setAlarm(now + NOTIFY_RETRY_MS);
 				return;
 			}
@@ -377,6 +389,17 @@ export class ChatRoom extends DurableObject<Env> {
 		}
 		if (candidates.length > 0) void this.ctx.storage.setAlarm(Math.max(now + 1, Math.min(...candidates)));
 	}
+}
+
+const REPORT_CATEGORIES = new Set(["spam", "harassment", "minor", "sexual", "other"]);
+function reportCategory(reason: string | undefined): string {
+	const r = reason?.trim().toLowerCase() ?? "";
+	return REPORT_CATEGORIES.has(r) ? r : r === "" ? "unspecified" : "other";
+}
+
+function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string): Response {
+	log({ event: "ticket_refused", reason });
+	return refuseSocket(CLOSE_BAD_TICKET, text);
 }
 
 function attachment(ws: WebSocket): ChatAttachment {

@@ -10,6 +10,7 @@ import { MISSING_SECRET, newChatId, newUserId, type Signer, signerFrom, TICKET_T
 import { LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
 import type { Env } from "../env";
 import { LimitsBySocket } from "../limits/socket-limits";
+import { log } from "../log";
 import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
 import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
 import type { ChatRef, EndReason, Gender, LobbyClientEvent, Preference, Presence } from "../protocol/schemas";
@@ -173,7 +174,9 @@ export class Matchmaker extends DurableObject<Env> {
 			this.nextSweep = now + this.timings.sweepMs;
 		}
 		// A chat nobody joined has no ChatRoom to end it: drop it here.
-		for (const chat of this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings))) this.forgetChat(chat);
+		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
+		for (const chat of unjoined) this.forgetChat(chat);
+		if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
 		this.store.forgetLastPartnersBefore(now - LAST_PARTNER_TTL_MS);
 		this.reschedule(now);
 		await Promise.all(matches);
@@ -199,7 +202,7 @@ export class Matchmaker extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseLobby, this.limits, "join_queue", now, () => this.forget(ws));
+		const event = admitFrame(ws, message, parseLobby, this.limits, "lobby", "join_queue", now, () => this.forget(ws));
 		if (!event) return;
 		const att = attachment(ws);
 		touchSeen(ws, att, now);
@@ -225,7 +228,7 @@ export class Matchmaker extends DurableObject<Env> {
 			return sendError(ws, { code: "already_initialized", message: "init was already sent", requestType: "init" });
 		}
 		if (!this.signer) {
-			console.error(`matchmaker: ${MISSING_SECRET}`);
+			log({ event: "session_refused", reason: "no_secret" });
 			return sendError(ws, { code: "internal", message: MISSING_SECRET, requestType: "init" });
 		}
 		const claimed = payload.user_id ?? "";
@@ -319,6 +322,13 @@ export class Matchmaker extends DurableObject<Env> {
 			return ws;
 		});
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
+		log({
+			event: "match",
+			chat_id: chatId,
+			wait_ms: now - Math.min(seeker.joinedAt, match.partner.joinedAt),
+			shared_interests: match.shared.length,
+			lobby: this.ctx.id.name ?? GLOBAL_LOBBY,
+		});
 		this.liveChats++;
 		this.scheduleAt(now + unjoinedChatGraceMs(this.timings));
 		const chat: LiveChat = {
@@ -388,12 +398,15 @@ export class Matchmaker extends DurableObject<Env> {
 
 	/** Closes sockets that stopped answering: a closed tab does not always say goodbye. */
 	private sweepSilentSockets(now: number): void {
+		let count = 0;
 		for (const ws of this.ctx.getWebSockets()) {
 			if (ws.readyState !== WebSocket.OPEN) continue;
 			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
 			this.forget(ws);
 			closeSocket(ws, 1001, "heartbeat timeout");
+			count++;
 		}
+		if (count > 0) log({ event: "heartbeat_timeout", socket: "lobby", count });
 	}
 
 	/** Makes sure the alarm fires no later than `at`. */

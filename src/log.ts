@@ -1,0 +1,24 @@
+// One structured JSON line per meaningful event, for Workers Logs
+// (`[observability]` in wrangler.toml). Never message content, tokens,
+// tickets or addresses: only what operating the service needs.
+
+export type LogEvent =
+	| { event: "upgrade_refused"; reason: "origin" | "rate_limit"; path: string }
+	| { event: "ticket_refused"; reason: "invalid" | "chat_over" | "foreign" }
+	| { event: "session_refused"; reason: "no_secret" }
+	| { event: "match"; chat_id: string; wait_ms: number; shared_interests: number; lobby: string }
+	| { event: "chat_ended"; chat_id: string; reason: string; duration_ms: number; messages: number }
+	| { event: "report"; chat_id: string; reason: string }
+	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }
+	| { event: "heartbeat_timeout"; socket: "lobby" | "chat"; count: number }
+	| { event: "unjoined_chats_dropped"; count: number }
+	| { event: "internal_error"; where: string; error: string };
+
+export function log(entry: LogEvent): void {
+	console.log(JSON.stringify({ ts: new Date().toISOString(), ...entry }));
+}
+
+/** An error's message, never its whole object (which may carry request data). */
+export function errorText(err: unknown): string {
+	return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,80 @@
+// Structured logs: one JSON line per meaningful event, and never message
+// content, tokens, tickets or free-text report reasons.
+import { exports } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { chattingPair, lobbyName, openChat } from "./helpers";
+
+let lines: string[] = [];
+beforeEach(() => {
+	lines = [];
+	vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+		lines.push(args.map(String).join(" "));
+	});
+});
+afterEach(() => {
+	vi.restoreAllMocks();
+});
+
+function events(name: string): Record<string, unknown>[] {
+	return lines
+		.map((l) => {
+			try {
+				return JSON.parse(l) as Record<string, unknown>;
+			} catch {
+				return null;
+			}
+		})
+		.filter((e): e is Record<string, unknown> => e !== null && e.event === name);
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+	const deadline = Date.now() + 5_000;
+	while (!ok()) {
+		if (Date.now() > deadline) throw new Error(`no ${what} log line; saw: ${lines.join("\n")}`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+describe("logs", () => {
+	it("match, report and chat end are logged without content, tokens or free text", async () => {
+		const pair = await chattingPair(lobbyName());
+		await until("match", () => events("match").length === 1);
+		const [match] = events("match");
+		expect(match).toMatchObject({ chat_id: pair.chatId, shared_interests: 0 });
+		expect(typeof match?.wait_ms).toBe("number");
+		expect(typeof match?.ts).toBe("string");
+
+		const secret = "my phone is 555-0100, do not log this";
+		pair.a.chat.send({ type: "send_message", payload: { content: secret } });
+		await pair.b.chat.expect("message_received");
+		pair.b.chat.send({ type: "report", payload: { reason: "he said something private" } });
+		await pair.a.chat.waitFor("chat_ended");
+		await until("chat_ended", () => events("chat_ended").length === 1);
+		expect(events("report")).toEqual([expect.objectContaining({ chat_id: pair.chatId, reason: "other" })]);
+		expect(events("chat_ended")[0]).toMatchObject({ chat_id: pair.chatId, reason: "you_reported", messages: 1 });
+
+		const all = lines.join("\n");
+		for (const never of [secret, "private", pair.a.token, pair.b.token, pair.a.chatUrl.split("ticket=")[1] ?? "-"]) {
+			expect(all).not.toContain(never);
+		}
+	});
+
+	it("refused upgrades and tickets say why", async () => {
+		const res = await exports.default.fetch("http://127.0.0.1:8787/ws", {
+			headers: { Upgrade: "websocket", Origin: "https://evil.example" },
+		});
+		expect(res.status).toBe(403);
+		expect(events("upgrade_refused")).toEqual([expect.objectContaining({ reason: "origin", path: "/ws" })]);
+		const chat = await openChat(`http://127.0.0.1:8787/ws/chat/${"a".repeat(32)}?ticket=forged.x`);
+		expect((await chat.closed()).code).toBe(4401);
+		expect(events("ticket_refused")).toEqual([expect.objectContaining({ reason: "invalid" })]);
+	});
+
+	it("rate limiting is logged with whether the socket was closed", async () => {
+		const pair = await chattingPair(lobbyName());
+		for (let i = 0; i < 12; i++) pair.a.chat.send({ type: "send_message", payload: { content: `m${i}` } });
+		await pair.a.chat.waitFor("error");
+		await until("rate_limited", () => events("rate_limited").length > 0);
+		expect(events("rate_limited")[0]).toMatchObject({ socket: "chat", request_type: "send_message", closed: false });
+	});
+});
