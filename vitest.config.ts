@@ -38,6 +38,10 @@ export default defineConfig({
 				},
 			},
 			{
+				// wrangler.toml and the CI workflows, read as files.
+				test: { name: "config", include: ["test/config/**/*.test.ts"], environment: "node" },
+			},
+			{
 				// The browser app in Debian's Chromium (playwright-core) against `npm run dev`.
 				test: {
 					name: "browser",
