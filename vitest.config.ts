@@ -16,13 +16,18 @@ export default defineConfig({
 								INTEREST_WINDOW_MS: "400",
 								GRACE_MS: "500",
 								ABANDON_MS: "1500",
+								// Safety: a gate that ends within a test, and a challenge solved in microseconds.
+								LINK_GATE_MS: "800",
+								CHALLENGE_DIFFICULTY: "4",
+								// Cases per fuzz property (test/fuzz): a few thousand by default, `npm run fuzz` sets 100,000.
+								FUZZ_RUNS: process.env.FUZZ_RUNS ?? "3000",
 							},
 						},
 					}),
 				],
 				test: {
 					name: "workers",
-					include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+					include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts", "test/fuzz/**/*.test.ts"],
 					testTimeout: 15_000,
 				},
 			},

@@ -14,6 +14,8 @@ export interface Timings {
 	heartbeatTimeoutMs: number;
 	/** How often an object with open sockets looks for silent ones. */
 	sweepMs: number;
+	/** The first-contact link gate holds this long into a chat (and for each side's first 3 messages). */
+	linkGateMs: number;
 }
 
 /** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
@@ -26,6 +28,7 @@ export const DEFAULT_TIMINGS: Timings = {
 	// Silent for 40 s, noticed by a sweep at most 20 s later: within two heartbeat intervals.
 	heartbeatTimeoutMs: 40_000,
 	sweepMs: 20_000,
+	linkGateMs: 30_000,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -40,6 +43,7 @@ export function timingsFrom(env: Env): Timings {
 		abandonMs: ms(env.ABANDON_MS, DEFAULT_TIMINGS.abandonMs),
 		heartbeatTimeoutMs: ms(env.HEARTBEAT_TIMEOUT_MS, DEFAULT_TIMINGS.heartbeatTimeoutMs),
 		sweepMs: ms(env.SWEEP_MS, DEFAULT_TIMINGS.sweepMs),
+		linkGateMs: ms(env.LINK_GATE_MS, DEFAULT_TIMINGS.linkGateMs),
 	};
 }
 
@@ -50,6 +54,12 @@ export function timingsFrom(env: Env): Timings {
  */
 export function unjoinedChatGraceMs(t: Timings): number {
 	return t.abandonMs + Math.min(5_000, t.abandonMs / 4);
+}
+
+/** Leading zero bits of the abuse challenge: about a second of SHA-256 on a phone. Tests lower it. */
+export function challengeDifficulty(env: Env): number {
+	const n = Number(env.CHALLENGE_DIFFICULTY);
+	return Number.isInteger(n) && n >= 0 && n <= 32 ? n : 16;
 }
 
 /** Rate limits of PROTOCOL.md (Security). */

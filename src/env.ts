@@ -15,4 +15,6 @@ export interface Env {
 	ABANDON_MS?: string;
 	HEARTBEAT_TIMEOUT_MS?: string;
 	SWEEP_MS?: string;
+	CHALLENGE_DIFFICULTY?: string;
+	LINK_GATE_MS?: string;
 }

@@ -12,6 +12,7 @@ export type LogEvent =
 	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }
 	| { event: "heartbeat_timeout"; socket: "lobby" | "chat"; count: number }
 	| { event: "unjoined_chats_dropped"; count: number }
+	| { event: "challenge"; cause: "chats" | "rate_limits" | "address"; difficulty: number }
 	| { event: "internal_error"; where: string; error: string };
 
 export function log(entry: LogEvent): void {

@@ -89,8 +89,8 @@ export function socketOrigin(url: URL): string {
 /**
  * The common start of every frame on either socket: parse it, hold it to the
  * socket's rate limits, answer what is refused. Returns the event to handle,
- * or null when the frame was answered already; `onClosed` runs when the
- * socket was closed for pushing past its limits.
+ * or null when the frame was answered already; `onRefused` hears every
+ * rate-limit refusal and whether it closed the socket (1008).
  */
 export function admitFrame<E extends { type: string }>(
 	ws: WebSocket,
@@ -100,12 +100,12 @@ export function admitFrame<E extends { type: string }>(
 	socket: "lobby" | "chat",
 	costlyType: E["type"],
 	now: number,
-	onClosed: () => void,
+	onRefused: (closed: boolean) => void,
 ): E | null {
 	const parsed = parse(message);
 	const verdict = limits.for(ws, now).check(now, parsed.ok && parsed.event.type === costlyType);
 	if (!verdict.ok) {
-		if (refuseRateLimited(ws, socket, verdict, parsed.ok ? parsed.event.type : parsed.requestType)) onClosed();
+		onRefused(refuseRateLimited(ws, socket, verdict, parsed.ok ? parsed.event.type : parsed.requestType));
 		return null;
 	}
 	if (!parsed.ok) {

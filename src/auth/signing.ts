@@ -62,6 +62,11 @@ export class Signer {
 		return crypto.subtle.verify("HMAC", await this.key, sig, encoder.encode(`${label}\n${data}`));
 	}
 
+	/** A keyed, one-way tag of a client address: counted per address, never stored in clear. */
+	async addressTag(address: string): Promise<string> {
+		return (await this.mac("address/v1", address)).slice(0, 22);
+	}
+
 	token(userId: string): Promise<string> {
 		return this.mac("token/v1", userId);
 	}

@@ -1,13 +1,15 @@
 // When a chat ends and what each side is told, pure: the ChatRoom feeds it the
 // chat's state and the clock and carries out the answer.
 import type { Timings } from "../config";
-import type { EndReason } from "../protocol/schemas";
+import type { EndReason, ReportReason } from "../protocol/schemas";
 
 export interface Member {
 	/** Ever connected to this chat. */
 	joined: boolean;
 	/** Highest message id written to this member's socket. */
 	delivered: number;
+	/** Messages this member sent that the chat accepted (the link gate counts them). */
+	sent: number;
 	/** When this member's chat socket closed, while it stays closed. */
 	offlineSince: number | null;
 }
@@ -26,7 +28,7 @@ export interface ChatState {
 
 export type EndCause =
 	| { kind: "left"; by: string }
-	| { kind: "reported"; by: string }
+	| { kind: "reported"; by: string; reason: ReportReason }
 	| { kind: "disconnected"; who: string }
 	| { kind: "abandoned" };
 

@@ -13,7 +13,8 @@ import { LimitsBySocket } from "../limits/socket-limits";
 import type { ChatEnd } from "../lobby/matchmaker";
 import { errorText, log } from "../log";
 import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
-import type { ChatClientEvent } from "../protocol/schemas";
+import { type ChatClientEvent, reportReason } from "../protocol/schemas";
+import { contactIn, gateHolds } from "../safety/link-gate";
 import {
 	admitFrame,
 	closeSocket,
@@ -93,7 +94,7 @@ export class ChatRoom extends DurableObject<Env> {
 	/** Creates the chat on its first connection, unless it is over or too late to start. */
 	private open(claims: TicketClaims, now: number): ChatState | null {
 		if (this.store.tombstone() || now >= claims.m + this.timings.abandonMs) return null;
-		const member = () => ({ joined: false, delivered: 0, offlineSince: null });
+		const member = () => ({ joined: false, delivered: 0, offlineSince: null, sent: 0 });
 		const state: ChatState = {
 			chatId: claims.c,
 			users: [claims.u, claims.p],
@@ -172,9 +173,9 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseChat, this.limits, "chat", "send_message", now, () =>
-			this.goneOffline(ws, now),
-		);
+		const event = admitFrame(ws, message, parseChat, this.limits, "chat", "send_message", now, (closed) => {
+			if (closed) this.goneOffline(ws, now);
+		});
 		if (!event) return;
 		const att = attachment(ws);
 		touchSeen(ws, att, now);
@@ -193,10 +194,12 @@ export class ChatRoom extends DurableObject<Env> {
 			}
 			case "leave_chat":
 				return this.end(state, { kind: "left", by: att.user });
-			case "report":
+			case "report": {
 				// Free text stays out of the logs: only a known category is kept.
-				log({ event: "report", chat_id: state.chatId, reason: reportCategory(event.payload.reason) });
-				return this.end(state, { kind: "reported", by: att.user });
+				const reason = reportReason(event.payload.reason);
+				log({ event: "report", chat_id: state.chatId, reason });
+				return this.end(state, { kind: "reported", by: att.user, reason });
+			}
 		}
 	}
 
@@ -226,8 +229,22 @@ export class ChatRoom extends DurableObject<Env> {
 			return;
 		}
 
+		const author = state.members[sender];
+		// First contact: no links, handles, addresses or numbers until the chat has had a chance.
+		if (author && gateHolds(state.matchedAt, now, author.sent, this.timings.linkGateMs)) {
+			const kind = contactIn(payload.content);
+			if (kind) {
+				sendError(ws, {
+					code: "link_blocked",
+					message: `links and contact details (${kind}) are not allowed in the first 30 seconds and first 3 messages of a chat`,
+					requestType: "send_message",
+				});
+				return;
+			}
+		}
 		const message = { id: state.nextId, sender, content: payload.content, clientMsgId, sentAt: now };
 		state.nextId++;
+		if (author) author.sent++;
 		this.store.append(message);
 		const recipient = partnerOf(state, sender);
 		const partner = this.socketOf(recipient);
@@ -303,7 +320,7 @@ export class ChatRoom extends DurableObject<Env> {
 		return this.ctx.blockConcurrencyWhile(async () => {
 			const notice: ChatEnd = {
 				reason: causeReason(cause),
-				...(cause.kind === "reported" ? { reportedBy: cause.by } : {}),
+				...(cause.kind === "reported" ? { reportedBy: cause.by, reportReason: cause.reason } : {}),
 			};
 			let failed: Tombstone["notify"];
 			try {
@@ -338,11 +355,11 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private async settleTombstone(tomb: Tombstone, now: number): Promise<void> {
 		if (tomb.notify) {
-			const { lobby, chatId, reason, reportedBy } = tomb.notify;
+			const { lobby, chatId, reason, reportedBy, reportReason: category } = tomb.notify;
 			try {
 				await this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(lobby)).chatEnded(chatId, {
 					reason: reason as ChatEnd["reason"],
-					...(reportedBy ? { reportedBy } : {}),
+					...(reportedBy ? { reportedBy, reportReason: category ?? "other" } : {}),
 				});
 			} catch (err) {
 				log({ event: "internal_error", where: "chat room: chatEnded retry", error: errorText(err) });
@@ -389,12 +406,6 @@ export class ChatRoom extends DurableObject<Env> {
 		}
 		if (candidates.length > 0) void this.ctx.storage.setAlarm(Math.max(now + 1, Math.min(...candidates)));
 	}
-}
-
-const REPORT_CATEGORIES = new Set(["spam", "harassment", "minor", "sexual", "other"]);
-function reportCategory(reason: string | undefined): string {
-	const r = reason?.trim().toLowerCase() ?? "";
-	return REPORT_CATEGORIES.has(r) ? r : r === "" ? "unspecified" : "other";
 }
 
 function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string): Response {

@@ -2,6 +2,7 @@
 // counter, and every accepted message until the chat ends (so an offline
 // partner gets them on return and `after=N` can fill gaps). The tables exist
 // only while the chat lives: `deleteAll` leaves nothing behind.
+import type { ReportReason } from "../protocol/schemas";
 import type { ChatState, Member } from "./lifecycle";
 
 export interface StoredMessage {
@@ -16,7 +17,7 @@ export interface StoredMessage {
 export interface Tombstone {
 	until: number;
 	/** A Matchmaker notice that failed and is retried by the alarm. */
-	notify?: { lobby: string; chatId: string; reason: string; reportedBy?: string };
+	notify?: { lobby: string; chatId: string; reason: string; reportedBy?: string; reportReason?: ReportReason };
 }
 
 const TOMBSTONE = "ended";
@@ -42,10 +43,22 @@ export class ChatStore {
 			.toArray()[0];
 		if (!chat) return null;
 		const members: Record<string, Member> = {};
-		for (const m of this.sql.exec<{ user_id: string; joined: number; delivered: number; offline_since: number | null }>(
-			"SELECT user_id, joined, delivered, offline_since FROM members",
+		for (const m of this.sql.exec<{
+			user_id: string;
+			joined: number;
+			delivered: number;
+			offline_since: number | null;
+			sent: number;
+		}>(
+			`SELECT user_id, joined, delivered, offline_since,
+				(SELECT COUNT(*) FROM messages WHERE sender = members.user_id) AS sent FROM members`,
 		)) {
-			members[m.user_id] = { joined: m.joined === 1, delivered: m.delivered, offlineSince: m.offline_since };
+			members[m.user_id] = {
+				joined: m.joined === 1,
+				delivered: m.delivered,
+				offlineSince: m.offline_since,
+				sent: m.sent,
+			};
 		}
 		return {
 			chatId: chat.chat_id,

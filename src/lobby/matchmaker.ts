@@ -7,13 +7,24 @@
 // caches rebuilt from both whenever the object wakes (ARCHITECTURE.md, rules 1–2).
 import { DurableObject } from "cloudflare:workers";
 import { MISSING_SECRET, newChatId, newUserId, type Signer, signerFrom, TICKET_TTL_MS } from "../auth/signing";
-import { LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
+import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
 import type { Env } from "../env";
 import { LimitsBySocket } from "../limits/socket-limits";
 import { log } from "../log";
-import { type Match, MatchQueue, type Seeker } from "../matchmaking/queue";
+import { type PoolKey, Pools, poolOf } from "../matchmaking/pools";
+import type { Match, Seeker } from "../matchmaking/queue";
 import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
-import type { ChatRef, EndReason, Gender, LobbyClientEvent, Preference, Presence } from "../protocol/schemas";
+import type {
+	ChatRef,
+	EndReason,
+	Gender,
+	LobbyClientEvent,
+	Preference,
+	Presence,
+	ReportReason,
+} from "../protocol/schemas";
+import { AbuseTracker } from "../safety/abuse";
+import { checkSolution } from "../safety/pow";
 import {
 	admitFrame,
 	closeSocket,
@@ -25,7 +36,7 @@ import {
 	socketOrigin,
 	touchSeen,
 } from "../sockets";
-import { LAST_PARTNER_TTL_MS, type LiveChat, LobbyStore } from "./store";
+import { type LiveChat, LobbyStore } from "./store";
 
 /** What a lobby socket carries through hibernation; a few hundred bytes at most. */
 interface LobbyAttachment {
@@ -38,7 +49,18 @@ interface LobbyAttachment {
 	/** Set while this user also has a live chat (a reloaded page), for presence. */
 	chatting?: boolean;
 	/** The queue entry, while waiting. */
-	queued?: { gender: Gender; preference: Preference; interests: string[]; joinedAt: number; seq: number };
+	queued?: {
+		gender: Gender;
+		preference: Preference;
+		interests: string[];
+		joinedAt: number;
+		seq: number;
+		pool: PoolKey;
+	};
+	/** A keyed tag of the client's address (never the address), for the per-address abuse rule. */
+	address?: string;
+	/** The proof of work this socket must solve before its next join_queue. */
+	challenge?: { nonce: string; difficulty: number };
 }
 
 /** How a ChatRoom tells the Matchmaker that a chat is over. */
@@ -46,6 +68,7 @@ export interface ChatEnd {
 	reason: EndReason;
 	/** Set when the chat ended with a report: that pair is never matched again. */
 	reportedBy?: string;
+	reportReason?: ReportReason;
 }
 
 export const GLOBAL_LOBBY = "global";
@@ -57,7 +80,8 @@ export class Matchmaker extends DurableObject<Env> {
 	private readonly timings: Timings;
 	private readonly signer: Signer | null;
 	private readonly limits = new LimitsBySocket(LIMITS.join);
-	private readonly queue: MatchQueue;
+	private readonly queue: Pools;
+	private readonly abuse = new AbuseTracker();
 	/** user id → that user's lobby socket. */
 	private readonly sockets = new Map<string, WebSocket>();
 	/** Lobby users who also have a live chat (counted once in `online`). */
@@ -74,7 +98,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.store = new LobbyStore(ctx.storage.sql);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
-		this.queue = new MatchQueue(this.timings.interestWindowMs);
+		this.queue = new Pools(this.timings.interestWindowMs);
 		// Keep-alives are answered by the runtime and never wake the object.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 		this.liveChats = this.store.countChats();
@@ -86,21 +110,24 @@ export class Matchmaker extends DurableObject<Env> {
 
 	/** Rebuilds the in-memory indexes from the open sockets' attachments. */
 	private rebuild(): void {
-		const waiting: Seeker[] = [];
+		const waiting: { seeker: Seeker; pool: PoolKey }[] = [];
 		for (const ws of this.ctx.getWebSockets()) {
 			if (ws.readyState !== WebSocket.OPEN) continue;
 			const att = attachment(ws);
 			if (!att.user) continue;
 			this.sockets.set(att.user, ws);
 			if (att.chatting) this.chattingInLobby.add(att.user);
-			if (att.queued) waiting.push({ userId: att.user, ...att.queued });
+			if (att.queued) {
+				const { pool, ...rest } = att.queued;
+				waiting.push({ seeker: { userId: att.user, ...rest }, pool });
+			}
 		}
-		waiting.sort((a, b) => a.seq - b.seq);
+		waiting.sort((a, b) => a.seeker.seq - b.seeker.seq);
 		// Re-add everyone as of their own join: a window that ended while the
 		// object slept is ended by the alarm that woke it, which then matches
 		// its owner (rule 5) like any other window.
-		for (const s of waiting) this.queue.add(s, s.joinedAt);
-		this.seq = waiting.at(-1)?.seq ?? 0;
+		for (const { seeker, pool } of waiting) this.queue.add(seeker, pool, seeker.joinedAt);
+		this.seq = waiting.at(-1)?.seeker.seq ?? 0;
 	}
 
 	// ---- HTTP and RPC ----------------------------------------------------
@@ -112,15 +139,21 @@ export class Matchmaker extends DurableObject<Env> {
 		const pair = new WebSocketPair();
 		const server = pair[1];
 		this.ctx.acceptWebSocket(server);
-		const att: LobbyAttachment = { origin: socketOrigin(new URL(request.url)), seen: Date.now() };
+		const ip = request.headers.get("CF-Connecting-IP");
+		const address = ip && this.signer ? await this.signer.addressTag(ip) : undefined;
+		const att: LobbyAttachment = {
+			origin: socketOrigin(new URL(request.url)),
+			seen: Date.now(),
+			...(address ? { address } : {}),
+		};
 		server.serializeAttachment(att);
 		if (this.alarmAt === null) this.scheduleAt(Date.now() + this.timings.sweepMs);
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
 
-	/** Presence for `/api/stats`. */
-	stats(): Presence & { active_chats: number } {
-		return { ...this.presence(), active_chats: this.liveChats };
+	/** Presence and safety counters for `/api/stats`. */
+	stats(): Presence & { active_chats: number; reports_24h: number; challenges_24h: number } {
+		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts(Date.now()) };
 	}
 
 	/** A ChatRoom saw its first user: the chat is no longer at risk of never starting. */
@@ -135,7 +168,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.forgetChat(chat);
 		if (end.reportedBy) {
 			const other = end.reportedBy === chat.userA ? chat.userB : chat.userA;
-			this.store.recordReport(end.reportedBy, other, Date.now());
+			this.store.recordReport(end.reportedBy, other, end.reportReason ?? "other", Date.now());
 		}
 	}
 
@@ -165,9 +198,9 @@ export class Matchmaker extends DurableObject<Env> {
 		const now = Date.now();
 		const matches: Promise<void>[] = [];
 		// Rule 5: a window that ends makes its owner matchable at once.
-		for (const s of this.queue.endWindows(now)) {
-			const match = this.queue.has(s.userId) ? this.queue.findPartner(s, now, this.blocked) : null;
-			if (match) matches.push(this.makeMatch(s, match, now));
+		for (const { seeker, pool } of this.queue.endWindows(now)) {
+			const match = this.queue.has(seeker.userId) ? this.queue.findPartner(seeker, pool, now, this.blocked) : null;
+			if (match) matches.push(this.makeMatch(seeker, match, now));
 		}
 		if (now >= this.nextSweep) {
 			this.sweepSilentSockets(now);
@@ -177,7 +210,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
 		for (const chat of unjoined) this.forgetChat(chat);
 		if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
-		this.store.forgetLastPartnersBefore(now - LAST_PARTNER_TTL_MS);
+		this.store.forgetExpired(now);
+		this.abuse.prune(now);
 		this.reschedule(now);
 		await Promise.all(matches);
 	}
@@ -202,7 +236,12 @@ export class Matchmaker extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseLobby, this.limits, "lobby", "join_queue", now, () => this.forget(ws));
+		const event = admitFrame(ws, message, parseLobby, this.limits, "lobby", "join_queue", now, (closed) => {
+			// Someone who keeps hitting the limits must prove work before joining again.
+			const user = attachment(ws).user;
+			if (user) this.abuse.refused(user, now);
+			if (closed) this.forget(ws);
+		});
 		if (!event) return;
 		const att = attachment(ws);
 		touchSeen(ws, att, now);
@@ -216,6 +255,7 @@ export class Matchmaker extends DurableObject<Env> {
 			});
 		}
 		if (event.type === "join_queue") return this.join(ws, att, att.user, event.payload, now);
+		if (event.type === "solve") return this.solve(ws, att, att.user, event.payload);
 		return this.leave(ws, att, att.user);
 	}
 
@@ -272,6 +312,7 @@ export class Matchmaker extends DurableObject<Env> {
 				requestType: "join_queue",
 			});
 		}
+		if (this.challenged(ws, att, user, now)) return;
 		const seeker: Seeker = {
 			userId: user,
 			gender: payload.gender,
@@ -280,14 +321,16 @@ export class Matchmaker extends DurableObject<Env> {
 			joinedAt: now,
 			seq: ++this.seq,
 		};
+		// Adults never meet teens; people reported by several others recently meet only each other.
+		const pool = poolOf(payload.age_band, this.store.flagged(user, now));
 		// Decide synchronously (rule 3 of ARCHITECTURE.md): no await between
 		// choosing a partner and taking both out of the queue.
-		const match = this.queue.findPartner(seeker, now, this.blocked);
+		const match = this.queue.findPartner(seeker, pool, now, this.blocked);
 		send(ws, "queue_joined", { waiting: this.queue.size + 1 });
 		if (match) return this.makeMatch(seeker, match, now);
-		this.queue.add(seeker, now);
+		this.queue.add(seeker, pool, now);
 		const { userId: _, ...queued } = seeker;
-		att.queued = { ...queued, interests: [...seeker.interests] };
+		att.queued = { ...queued, interests: [...seeker.interests], pool };
 		ws.serializeAttachment(att);
 		if (this.queue.inWindow(seeker, now)) this.scheduleAt(seeker.joinedAt + this.timings.interestWindowMs);
 	}
@@ -302,7 +345,43 @@ export class Matchmaker extends DurableObject<Env> {
 		send(ws, "queue_left", {});
 	}
 
-	private readonly blocked = (a: string, b: string): boolean => this.store.blocked(a, b);
+	/**
+	 * The abuse challenge: a user who starts chats too fast, keeps hitting
+	 * the limits, or whose address does, proves work before joining. Answers
+	 * `challenge` (the pending one again, if any) and returns true.
+	 */
+	private challenged(ws: WebSocket, att: LobbyAttachment, user: string, now: number): boolean {
+		if (!att.challenge) {
+			const cause = this.abuse.mustSolve(user, att.address ?? null, this.env.PER_IP_LIMITS !== "off", now);
+			if (!cause) return false;
+			att.challenge = { nonce: newChatId(), difficulty: challengeDifficulty(this.env) };
+			ws.serializeAttachment(att);
+			this.store.recordChallenge(now);
+			log({ event: "challenge", cause, difficulty: att.challenge.difficulty });
+		}
+		send(ws, "challenge", att.challenge);
+		return true;
+	}
+
+	private async solve(
+		ws: WebSocket,
+		att: LobbyAttachment,
+		user: string,
+		payload: Extract<LobbyClientEvent, { type: "solve" }>["payload"],
+	): Promise<void> {
+		const pending = att.challenge;
+		const invalid = (message: string) => sendError(ws, { code: "invalid_solution", message, requestType: "solve" });
+		if (!pending || pending.nonce !== payload.nonce) return invalid("no such challenge is pending (stale nonce)");
+		if (!(await checkSolution(pending.nonce, payload.solution, pending.difficulty))) {
+			return invalid(`SHA-256 of nonce:solution must start with ${pending.difficulty} zero bits`);
+		}
+		// Solved: no answer frame; the next join_queue simply works.
+		delete att.challenge;
+		ws.serializeAttachment(att);
+		this.abuse.solved(user, Date.now());
+	}
+
+	private readonly blocked = (a: string, b: string): boolean => this.store.blocked(a, b, Date.now());
 
 	/** Pairs `seeker` with `match.partner`: one storage write, then tickets and hand-over. */
 	private async makeMatch(seeker: Seeker, match: Match, now: number): Promise<void> {
@@ -314,13 +393,17 @@ export class Matchmaker extends DurableObject<Env> {
 			// Their lobby sockets close now; from here on they count as chatting.
 			this.sockets.delete(s.userId);
 			this.setChattingInLobby(s.userId, false);
-			if (ws) {
-				const att = attachment(ws);
+			const att = ws ? attachment(ws) : null;
+			if (ws && att) {
 				delete att.queued;
 				ws.serializeAttachment(att);
 			}
-			return ws;
+			return { ws, address: att?.address ?? null };
 		});
+		this.abuse.chatStarted(
+			pair.map((s, i) => ({ user: s.userId, address: sockets[i]?.address ?? null })),
+			now,
+		);
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
 		log({
 			event: "match",
@@ -340,7 +423,7 @@ export class Matchmaker extends DurableObject<Env> {
 		};
 		await Promise.all(
 			pair.map(async (s, i) => {
-				const ws = sockets[i];
+				const ws = sockets[i]?.ws;
 				if (!ws) return;
 				const other = pair[1 - i] as Seeker;
 				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin, now);

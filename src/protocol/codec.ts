@@ -64,11 +64,23 @@ function envelope(frame: Frame): { type: string; payload: unknown } | ProtocolEr
 	return { type, payload };
 }
 
+/** At most `max` code points of `text`, never ending in half a surrogate pair. */
+function clip(text: string, max: number): string {
+	const points = Array.from(text);
+	const cut = points.length > max ? `${points.slice(0, max).join("")}…` : text;
+	return cut.toWellFormed();
+}
+
+/**
+ * A readable reason that never echoes the client's input back: valibot's
+ * type errors quote what they received, which could be 16 KiB of anything.
+ */
 function describe(issues: readonly v.BaseIssue<unknown>[]): string {
 	const first = issues[0];
 	if (!first) return "invalid payload";
-	const path = first.path?.map((p) => String(p.key)).join(".");
-	return path ? `${path}: ${first.message}` : first.message;
+	const path = first.path?.map((p) => clip(String(p.key), 32)).join(".");
+	const what = first.kind === "schema" ? `expected ${first.expected ?? "a different type"}` : first.message;
+	return clip(path ? `${path}: ${what}` : what, 200);
 }
 
 function parseWith<T extends Record<string, v.GenericSchema>, E extends { type: keyof T; payload: unknown }>(
@@ -79,7 +91,7 @@ function parseWith<T extends Record<string, v.GenericSchema>, E extends { type: 
 	if ("ok" in env) return env;
 	const { type } = env;
 	if (!Object.hasOwn(schemas, type)) {
-		return fail("unknown_type", `unknown event type "${type.slice(0, 64)}"`, type);
+		return fail("unknown_type", `unknown event type "${clip(type, 64)}"`, clip(type, 64));
 	}
 	const schema = schemas[type] as v.GenericSchema;
 	// `payload` may be omitted (or null) when an event carries no data.

@@ -3,6 +3,9 @@
 import * as v from "valibot";
 
 export const GENDERS = ["male", "female", "other"] as const;
+/** Adults and teens are never matched with each other; a client that says nothing is an adult. */
+export const AGE_BANDS = ["adult", "teen"] as const;
+export const REPORT_REASONS = ["spam", "harassment", "minor", "sexual", "other"] as const;
 export const PREFERENCES = [...GENDERS, "any"] as const;
 export const ERROR_CODES = [
 	"bad_frame",
@@ -17,6 +20,8 @@ export const ERROR_CODES = [
 	"wrong_chat",
 	"rate_limited",
 	"internal",
+	"link_blocked",
+	"invalid_solution",
 ] as const;
 export const END_REASONS = ["you_left", "partner_left", "you_reported", "partner_disconnected", "abandoned"] as const;
 
@@ -26,11 +31,20 @@ export const MAX_INTEREST_CHARS = 32;
 export const MAX_CONTENT_CHARS = 2000;
 export const MAX_CLIENT_MSG_ID_CHARS = 64;
 export const MAX_REPORT_REASON_CHARS = 500;
+export const MAX_SOLUTION_CHARS = 64;
 
 export type Gender = (typeof GENDERS)[number];
 export type Preference = (typeof PREFERENCES)[number];
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export type EndReason = (typeof END_REASONS)[number];
+export type AgeBand = (typeof AGE_BANDS)[number];
+export type ReportReason = (typeof REPORT_REASONS)[number];
+
+/** Older clients sent free text: anything that is not a known reason counts as "other". */
+export function reportReason(text: string | undefined): ReportReason {
+	const r = (text ?? "").trim().toLowerCase();
+	return (REPORT_REASONS as readonly string[]).includes(r) ? (r as ReportReason) : "other";
+}
 
 /** Lengths count Unicode code points, as PROTOCOL.md does, not UTF-16 units. */
 export function codePoints(text: string): number {
@@ -83,8 +97,17 @@ export const clientLobbyPayloads = {
 			),
 			[],
 		),
+		age_band: v.optional(v.picklist(AGE_BANDS), "adult"),
 	}),
 	leave_queue: empty,
+	solve: v.object({
+		nonce: v.string(),
+		solution: v.pipe(
+			v.string(),
+			v.minLength(1, "solution must not be empty"),
+			v.maxLength(MAX_SOLUTION_CHARS, `solution is at most ${MAX_SOLUTION_CHARS} characters`),
+		),
+	}),
 	ping: empty,
 } as const;
 
@@ -169,6 +192,7 @@ export const serverPayloads = {
 		shared_interests: v.array(v.string()),
 	}),
 	pong: empty,
+	challenge: v.object({ nonce: v.string(), difficulty: count }),
 	error: v.object({
 		code: v.picklist(ERROR_CODES),
 		message: v.string(),

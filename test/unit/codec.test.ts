@@ -92,7 +92,10 @@ describe("lobby payloads", () => {
 		);
 		expect(r).toEqual({
 			ok: true,
-			event: { type: "join_queue", payload: { gender: "other", preference: "any", interests: ["music", "art"] } },
+			event: {
+				type: "join_queue",
+				payload: { gender: "other", preference: "any", interests: ["music", "art"], age_band: "adult" },
+			},
 		});
 		const join = (interests: unknown) =>
 			codeOf(parseLobby(frame("join_queue", { gender: "male", preference: "any", interests })));

@@ -9,13 +9,16 @@ const t = DEFAULT_TIMINGS;
 function chat(members: ChatState["members"]): ChatState {
 	return { chatId: "c", users: ["a", "b"], matchedAt: 0, lobby: "global", nextId: 1, members };
 }
-const m = (joined: boolean, offlineSince: number | null = null) => ({ joined, delivered: 0, offlineSince });
+const m = (joined: boolean, offlineSince: number | null = null) => ({ joined, delivered: 0, offlineSince, sent: 0 });
 
 describe("chat lifecycle", () => {
 	it("each side hears its own reason", () => {
 		const s = chat({ a: m(true), b: m(true) });
 		expect(endReasons(s, { kind: "left", by: "a" })).toEqual({ a: "you_left", b: "partner_left" });
-		expect(endReasons(s, { kind: "reported", by: "b" })).toEqual({ b: "you_reported", a: "partner_left" });
+		expect(endReasons(s, { kind: "reported", by: "b", reason: "spam" })).toEqual({
+			b: "you_reported",
+			a: "partner_left",
+		});
 		expect(endReasons(s, { kind: "disconnected", who: "a" })).toEqual({
 			a: "partner_disconnected",
 			b: "partner_disconnected",

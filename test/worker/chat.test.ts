@@ -224,7 +224,7 @@ describe("ending", () => {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		// Presence follows: a is online in the lobby, nobody is chatting.
-		expect(await stub.stats()).toEqual({ online: 1, waiting: 0, chatting: 0, active_chats: 0 });
+		expect(await stub.stats()).toMatchObject({ online: 1, waiting: 0, chatting: 0, active_chats: 0 });
 		join({ lobby: reloaded, userId: a.userId, token: a.token });
 		expect(await reloaded.expect("queue_joined")).toEqual({ waiting: 1 });
 	});

@@ -138,9 +138,10 @@ export function chatStub(chatId: string) {
 	return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(chatId));
 }
 
-/** Opens a lobby socket on the test's own Matchmaker. */
-export async function openLobby(name: string): Promise<TestSocket> {
-	const response = await lobbyStub(name).fetch("http://127.0.0.1:8787/ws", { headers: { Upgrade: "websocket" } });
+/** Opens a lobby socket on the test's own Matchmaker (`ip` as the Worker would pass it on). */
+export async function openLobby(name: string, ip?: string): Promise<TestSocket> {
+	const headers: Record<string, string> = { Upgrade: "websocket", ...(ip ? { "CF-Connecting-IP": ip } : {}) };
+	const response = await lobbyStub(name).fetch("http://127.0.0.1:8787/ws", { headers });
 	return new TestSocket(socketOf(response));
 }
 
@@ -159,8 +160,12 @@ export interface Joined {
 }
 
 /** A lobby socket that has sent `init` and read `ready`. */
-export async function initUser(name: string, resume?: { user_id: string; token: string }): Promise<Joined> {
-	const lobby = await openLobby(name);
+export async function initUser(
+	name: string,
+	resume?: { user_id: string; token: string },
+	ip?: string,
+): Promise<Joined> {
+	const lobby = await openLobby(name, ip);
 	lobby.send({ type: "init", payload: resume ?? {} });
 	const ready = await lobby.expect("ready");
 	return { lobby, userId: ready.user_id, token: ready.token };
@@ -174,8 +179,12 @@ export function join(
 	gender: Gender = "other",
 	preference: Preference = "any",
 	interests?: string[],
+	ageBand?: "adult" | "teen",
 ): void {
-	user.lobby.send({ type: "join_queue", payload: { gender, preference, ...(interests ? { interests } : {}) } });
+	user.lobby.send({
+		type: "join_queue",
+		payload: { gender, preference, ...(interests ? { interests } : {}), ...(ageBand ? { age_band: ageBand } : {}) },
+	});
 }
 
 export interface Pair {

@@ -105,7 +105,14 @@ describe("/api/stats", () => {
 		expect(first.status).toBe(200);
 		expect(first.headers.get("Cache-Control")).toBe("public, max-age=2");
 		const before = (await first.json()) as Record<string, number>;
-		expect(Object.keys(before).sort()).toEqual(["active_chats", "chatting", "online", "waiting"]);
+		expect(Object.keys(before).sort()).toEqual([
+			"active_chats",
+			"challenges_24h",
+			"chatting",
+			"online",
+			"reports_24h",
+			"waiting",
+		]);
 
 		// A new user in the global lobby: the cached answer does not see it yet…
 		const res = await upgrade("/ws");

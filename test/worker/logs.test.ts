@@ -44,7 +44,7 @@ describe("logs", () => {
 		expect(typeof match?.wait_ms).toBe("number");
 		expect(typeof match?.ts).toBe("string");
 
-		const secret = "my phone is 555-0100, do not log this";
+		const secret = "my secret is purple elephants, do not log this";
 		pair.a.chat.send({ type: "send_message", payload: { content: secret } });
 		await pair.b.chat.expect("message_received");
 		pair.b.chat.send({ type: "report", payload: { reason: "he said something private" } });
