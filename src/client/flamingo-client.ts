@@ -11,6 +11,7 @@ import ReconnectingWebSocket from "partysocket/ws";
 import { TokenBucket } from "../limits/token-bucket";
 import { PING_FRAME, parseServer } from "../protocol/codec";
 import {
+	type AgeBand,
 	codePoints,
 	type EndReason,
 	type Gender,
@@ -21,6 +22,7 @@ import {
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
+import { solve } from "../safety/pow";
 import { acked, addOutgoing, emptyTranscript, isTranscript, received, type Transcript, unacked } from "./transcript";
 
 export type { ChatMessage, MessageState, Transcript } from "./transcript";
@@ -38,7 +40,19 @@ export interface Preferences {
 	gender: Gender;
 	preference: Preference;
 	interests?: string[];
+	/** Adults and teens are never matched; omitted means adult. */
+	ageBand?: AgeBand;
 }
+
+/**
+ * Finds a proof-of-work solution (docs/PROTOCOL.md, abuse challenge). The
+ * browser app passes one that runs in a Web Worker; the default runs here.
+ */
+export type ChallengeSolver = (
+	nonce: string,
+	difficulty: number,
+	onProgress: (tries: number) => void,
+) => Promise<string | null>;
 
 export interface Snapshot {
 	phase: Phase;
@@ -59,6 +73,8 @@ export interface Snapshot {
 	endReason: ClientEndReason | null;
 	/** The last error the server sent, or a local one (`message_too_long`, `replaced`). */
 	error: { code: string; message: string } | null;
+	/** A proof of work being solved before the next join: its difficulty and the tries so far. */
+	challenge: { difficulty: number; tries: number } | null;
 }
 
 /** The part of the Web Storage API the client uses; injectable for tests and Node. */
@@ -82,6 +98,8 @@ export interface ClientOptions {
 	/** Reconnect backoff bounds (before jitter). */
 	minReconnectDelayMs?: number;
 	maxReconnectDelayMs?: number;
+	/** How to solve an abuse challenge (default: SHA-256 on this thread). */
+	solveChallenge?: ChallengeSolver;
 }
 
 const IDENTITY_KEY = "flamingo.identity";
@@ -110,6 +128,7 @@ const initialSnapshot = (): Snapshot => ({
 	transcript: null,
 	endReason: null,
 	error: null,
+	challenge: null,
 });
 
 function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorage | null {
@@ -152,6 +171,8 @@ export class FlamingoClient {
 	private retryTimer: ReturnType<typeof setTimeout> | null = null;
 	private pingTimer: ReturnType<typeof setInterval> | null = null;
 	private typingSent = false;
+	/** The nonce of the challenge being solved, if any. */
+	private solving: string | null = null;
 	private typingTimer: ReturnType<typeof setTimeout> | null = null;
 	/** Messages written to the chat socket and not acked yet (by client_msg_id). */
 	private readonly inFlight = new Set<string>();
@@ -229,6 +250,8 @@ export class FlamingoClient {
 	cancel(): void {
 		this.wantQueue = false;
 		this.clearRetry();
+		this.solving = null;
+		if (this.state.challenge) this.update({ challenge: null });
 		if (this.state.phase === "waiting") {
 			this.sendLobby({ type: "leave_queue", payload: {} });
 			this.update({ phase: "idle", waiting: null, queuedAt: null });
@@ -363,8 +386,26 @@ export class FlamingoClient {
 				gender: prefs.gender,
 				preference: prefs.preference,
 				...(prefs.interests?.length ? { interests: prefs.interests } : {}),
+				...(prefs.ageBand ? { age_band: prefs.ageBand } : {}),
 			},
 		});
+	}
+
+	/** The server wants proof of work before this join: solve, answer, join again. */
+	private async answerChallenge(nonce: string, difficulty: number): Promise<void> {
+		if (this.solving === nonce) return;
+		this.solving = nonce;
+		this.update({ challenge: { difficulty, tries: 0 } });
+		const solver = this.options.solveChallenge ?? solve;
+		const solution = await solver(nonce, difficulty, (tries) => {
+			if (this.solving === nonce) this.update({ challenge: { difficulty, tries } });
+		});
+		if (this.solving !== nonce) return;
+		this.solving = null;
+		this.update({ challenge: null });
+		if (!solution || !this.wantQueue) return;
+		this.sendLobby({ type: "solve", payload: { nonce, solution } });
+		this.joinQueue();
 	}
 
 	// ---- the chat socket -----------------------------------------------------------
@@ -572,6 +613,9 @@ export class FlamingoClient {
 			case "error":
 				this.handleError(event.payload, from);
 				return;
+			case "challenge":
+				void this.answerChallenge(event.payload.nonce, event.payload.difficulty);
+				return;
 			case "pong":
 				return;
 		}
@@ -579,6 +623,11 @@ export class FlamingoClient {
 
 	private handleError(e: ServerPayload<"error">, from: "lobby" | "chat"): void {
 		this.update({ error: { code: e.code, message: e.message } });
+		// A refused solution: joining again brings the challenge back.
+		if (e.code === "invalid_solution" && this.wantQueue) {
+			this.joinQueue();
+			return;
+		}
 		if (e.code !== "rate_limited") return;
 		if (from === "chat" && e.request_type === "send_message") {
 			// One of the in-flight messages was refused; which one the error does

@@ -242,6 +242,29 @@ describe("FlamingoClient", () => {
 		expect(attempts).toBeGreaterThanOrEqual(4);
 	});
 
+	it("solves the abuse challenge by itself when it starts chats too fast", async () => {
+		const x = tab();
+		let challenged = false;
+		x.client.subscribe((s) => {
+			if (s.challenge) challenged = true;
+		});
+		for (let i = 0; i < 12; i++) {
+			x.client.start({ gender: "female", preference: "any", ageBand: "adult" });
+			await until(x.client, "waiting", (s) => s.phase === "waiting" && s.waiting !== null, 15_000);
+			const partner = tab();
+			partner.client.start({ gender: "male", preference: "any" });
+			await until(x.client, `chat ${i + 1}`, chatting);
+			x.client.leave();
+			await until(x.client, "ended", (s) => s.phase === "ended");
+			partner.client.close();
+		}
+		// The 12th start needed a proof of work, solved without the user doing anything.
+		expect(challenged).toBe(true);
+		expect(x.client.snapshot.challenge).toBeNull();
+		const res = await fetch(`${server.baseUrl}/api/stats`);
+		expect(((await res.json()) as { challenges_24h: number }).challenges_24h).toBeGreaterThanOrEqual(1);
+	});
+
 	it("refuses to send empty or too long messages locally", async () => {
 		const { a } = await pair();
 		expect(a.client.send("   ")).toBeNull();
