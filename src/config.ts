@@ -32,7 +32,7 @@ export const DEFAULT_TIMINGS: Timings = {
 };
 
 function ms(value: string | undefined, fallback: number): number {
-	const n = value === undefined ? Number.NaN : Number(value);
+	const n = value === undefined || value.trim() === "" ? Number.NaN : Number(value);
 	return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
@@ -58,7 +58,8 @@ export function unjoinedChatGraceMs(t: Timings): number {
 
 /** Leading zero bits of the abuse challenge: about a second of SHA-256 on a phone. Tests lower it. */
 export function challengeDifficulty(env: Env): number {
-	const n = Number(env.CHALLENGE_DIFFICULTY);
+	const text = env.CHALLENGE_DIFFICULTY?.trim() ?? "";
+	const n = text === "" ? Number.NaN : Number(text);
 	return Number.isInteger(n) && n >= 0 && n <= 32 ? n : 16;
 }
 

@@ -236,7 +236,7 @@ export class ChatRoom extends DurableObject<Env> {
 			if (kind) {
 				sendError(ws, {
 					code: "link_blocked",
-					message: `links and contact details (${kind}) are not allowed in the first 30 seconds and first 3 messages of a chat`,
+					message: `links and contact details (${kind}) are not allowed in the first ${Math.round(this.timings.linkGateMs / 1000)} seconds and first 3 messages of a chat`,
 					requestType: "send_message",
 				});
 				return;

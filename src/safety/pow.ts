@@ -1,7 +1,8 @@
 // Proof of work for the abuse challenge: find `solution` such that
 // SHA-256(UTF-8 of `${nonce}:${solution}`) begins with `difficulty` zero bits.
-// Costs an honest person about a second once; costs a bot that a second on
-// every chat it starts. No third party, nothing tracked.
+// Costs an honest person about a second, rarely; costs a bot that second again
+// every dozen chats (its counters start over once it solved), and every chat
+// from an address that starts too many. No third party, nothing tracked.
 
 const encoder = new TextEncoder();
 
