@@ -86,3 +86,14 @@ describe("origins", () => {
 		expect(originAllowed("https://a.example.evil", url, list)).toBe(false);
 	});
 });
+
+describe("configuration variables", () => {
+	it("unset or empty values fall back to the protocol's defaults", async () => {
+		const { timingsFrom, challengeDifficulty } = await import("../../src/config");
+		const env = { INTEREST_WINDOW_MS: "", GRACE_MS: " ", ABANDON_MS: "x", CHALLENGE_DIFFICULTY: "" } as never;
+		expect(timingsFrom(env)).toEqual(DEFAULT_TIMINGS);
+		expect(challengeDifficulty(env)).toBe(16);
+		expect(challengeDifficulty({ CHALLENGE_DIFFICULTY: "0" } as never)).toBe(0);
+		expect(timingsFrom({ GRACE_MS: "250" } as never).graceMs).toBe(250);
+	});
+});
