@@ -23,7 +23,16 @@ import {
 	type ServerPayload,
 } from "../protocol/schemas";
 import { solve } from "../safety/pow";
-import { acked, addOutgoing, emptyTranscript, isTranscript, received, type Transcript, unacked } from "./transcript";
+import {
+	acked,
+	addOutgoing,
+	emptyTranscript,
+	isTranscript,
+	received,
+	refused,
+	type Transcript,
+	unacked,
+} from "./transcript";
 
 export type { ChatMessage, MessageState, Transcript } from "./transcript";
 
@@ -171,8 +180,12 @@ export class FlamingoClient {
 	private retryTimer: ReturnType<typeof setTimeout> | null = null;
 	private pingTimer: ReturnType<typeof setInterval> | null = null;
 	private typingSent = false;
-	/** The nonce of the challenge being solved, if any. */
-	private solving: string | null = null;
+	/**
+	 * The challenge being solved, if any: a new object per attempt, so an
+	 * attempt overtaken by cancel() and a new start() (the server repeats the
+	 * same nonce) knows it is stale and leaves the new one alone.
+	 */
+	private solving: { nonce: string } | null = null;
 	private typingTimer: ReturnType<typeof setTimeout> | null = null;
 	/** Messages written to the chat socket and not acked yet (by client_msg_id). */
 	private readonly inFlight = new Set<string>();
@@ -250,10 +263,12 @@ export class FlamingoClient {
 	cancel(): void {
 		this.wantQueue = false;
 		this.clearRetry();
+		// A join answered with a challenge did not queue us: nothing to leave (no `not_queued` error).
+		const challenged = this.solving !== null;
 		this.solving = null;
 		if (this.state.challenge) this.update({ challenge: null });
 		if (this.state.phase === "waiting") {
-			this.sendLobby({ type: "leave_queue", payload: {} });
+			if (!challenged) this.sendLobby({ type: "leave_queue", payload: {} });
 			this.update({ phase: "idle", waiting: null, queuedAt: null });
 		}
 	}
@@ -393,14 +408,15 @@ export class FlamingoClient {
 
 	/** The server wants proof of work before this join: solve, answer, join again. */
 	private async answerChallenge(nonce: string, difficulty: number): Promise<void> {
-		if (this.solving === nonce) return;
-		this.solving = nonce;
+		if (this.solving?.nonce === nonce || !this.wantQueue) return;
+		const attempt = { nonce };
+		this.solving = attempt;
 		this.update({ challenge: { difficulty, tries: 0 } });
 		const solver = this.options.solveChallenge ?? solve;
 		const solution = await solver(nonce, difficulty, (tries) => {
-			if (this.solving === nonce) this.update({ challenge: { difficulty, tries } });
+			if (this.solving === attempt) this.update({ challenge: { difficulty, tries } });
 		});
-		if (this.solving !== nonce) return;
+		if (this.solving !== attempt) return;
 		this.solving = null;
 		this.update({ challenge: null });
 		if (!solution || !this.wantQueue) return;
@@ -628,6 +644,10 @@ export class FlamingoClient {
 			this.joinQueue();
 			return;
 		}
+		if (e.code === "link_blocked" && from === "chat") {
+			this.refuseOldestInFlight();
+			return;
+		}
 		if (e.code !== "rate_limited") return;
 		if (from === "chat" && e.request_type === "send_message") {
 			// One of the in-flight messages was refused; which one the error does
@@ -648,6 +668,19 @@ export class FlamingoClient {
 			},
 			(e.retry_after_ms ?? 1000) + 50,
 		);
+	}
+
+	/**
+	 * The first-contact link gate refused a message. The error does not say
+	 * which, but the server answers a socket's frames in order, so it is the
+	 * oldest one still in flight: marked refused, it is never resent.
+	 */
+	private refuseOldestInFlight(): void {
+		const t = this.state.transcript;
+		const oldest = t ? unacked(t).find((m) => this.inFlight.has(m.key)) : undefined;
+		if (!t || !oldest) return;
+		this.inFlight.delete(oldest.key);
+		this.setTranscript(refused(t, oldest.key));
 	}
 
 	/** `ready.chat`: a live chat to rejoin (after a reload, a refused ticket or a dropped lobby). */

@@ -3,7 +3,11 @@
 // received (the `after=N` of a reconnect). Plain data, so it can be kept in
 // sessionStorage and survive a page reload.
 
-export type MessageState = "sending" | "sent" | "received";
+/**
+ * `refused`: the server would not relay it (the first-contact link gate,
+ * `link_blocked`); it is never resent.
+ */
+export type MessageState = "sending" | "sent" | "refused" | "received";
 
 export interface ChatMessage {
 	/** Our `client_msg_id` for messages we sent; `m<id>` for received ones. */
@@ -32,13 +36,27 @@ export function addOutgoing(t: Transcript, key: string, content: string): Transc
 	return { ...t, messages: [...t.messages, { key, mine: true, content, state: "sending" }] };
 }
 
-/** An ack: the message is sent, with the server's id and time. Acks of unknown keys change nothing. */
+/**
+ * An ack: the message is sent, with the server's id and time. Acks of unknown
+ * keys change nothing. An ack wins over `refused`: the server did take it.
+ */
 export function acked(t: Transcript, key: string, messageId: number, sentAt: number): Transcript {
 	let changed = false;
 	const messages = t.messages.map((m) => {
 		if (!m.mine || m.key !== key || m.state === "sent") return m;
 		changed = true;
 		return { ...m, state: "sent" as const, messageId, sentAt };
+	});
+	return changed ? { ...t, messages } : t;
+}
+
+/** The server refused one of our messages: it stays in the list, marked, and is never resent. */
+export function refused(t: Transcript, key: string): Transcript {
+	let changed = false;
+	const messages = t.messages.map((m) => {
+		if (!m.mine || m.key !== key || m.state !== "sending") return m;
+		changed = true;
+		return { ...m, state: "refused" as const };
 	});
 	return changed ? { ...t, messages } : t;
 }
@@ -73,7 +91,7 @@ export function isTranscript(value: unknown): value is Transcript {
 				typeof m.key === "string" &&
 				typeof m.content === "string" &&
 				typeof m.mine === "boolean" &&
-				(m.state === "sending" || m.state === "sent" || m.state === "received"),
+				(m.state === "sending" || m.state === "sent" || m.state === "refused" || m.state === "received"),
 		)
 	);
 }
