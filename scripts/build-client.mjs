@@ -1,6 +1,7 @@
 // Builds the browser app into dist/client, the Worker's static assets folder
-// (wrangler.toml [assets]): src/client/app/main.ts bundled to app.js, plus
-// everything in public/ copied as is. Run by `npm run build` and by wrangler's
+// (wrangler.toml [assets]): src/client/app/main.ts bundled to app.js, the
+// proof-of-work Web Worker (src/client/app/pow-worker.ts) to pow-worker.js,
+// loaded only when the server asks for it, plus everything in public/ copied as is. Run by `npm run build` and by wrangler's
 // [build] step before `wrangler dev` and `wrangler deploy`.
 //
 // Idempotent: files are overwritten in place and anything in dist/client that
@@ -15,7 +16,8 @@ import { build } from "esbuild";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const publicDir = join(root, "public");
 const outDir = join(root, "dist", "client");
-const outFile = join(outDir, "app.js");
+/** Output name (without .js) → entry point. */
+const entries = { app: "src/client/app/main.ts", "pow-worker": "src/client/app/pow-worker.ts" };
 
 /** Every file under `dir`, as paths relative to it. */
 function filesUnder(dir) {
@@ -29,8 +31,8 @@ mkdirSync(outDir, { recursive: true });
 
 const result = await build({
 	absWorkingDir: root,
-	entryPoints: ["src/client/app/main.ts"],
-	outfile: outFile,
+	entryPoints: entries,
+	outdir: outDir,
 	tsconfig: "src/client/tsconfig.json",
 	bundle: true,
 	minify: true,
@@ -53,9 +55,9 @@ for (const file of filesUnder(outDir)) {
 	if (!produced.has(file)) rmSync(join(outDir, file));
 }
 
-const js = readFileSync(outFile);
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-console.log(
-	`dist/client/app.js: ${kib(js.length)}, ${kib(gzipSync(js, { level: 9 }).length)} gzipped` +
-		` (built in ${Math.round(performance.now() - started)} ms)`,
-);
+const sizes = Object.keys(entries).map((name) => {
+	const js = readFileSync(join(outDir, `${name}.js`));
+	return `dist/client/${name}.js: ${kib(js.length)}, ${kib(gzipSync(js, { level: 9 }).length)} gzipped`;
+});
+console.log(`${sizes.join("; ")} (built in ${Math.round(performance.now() - started)} ms)`);

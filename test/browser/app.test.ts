@@ -3,9 +3,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { useDevServer } from "../e2e/helpers";
+import { initUser, joinQueue, type User, useDevServer } from "../e2e/helpers";
 
-const server = useDevServer({ vars: { PER_IP_LIMITS: "off" } });
+// The abuse challenge at its production difficulty: about a third of a second
+// of SHA-256 in the worker, long enough to see, short enough not to wait for.
+const server = useDevServer({ vars: { PER_IP_LIMITS: "off", CHALLENGE_DIFFICULTY: "16" } });
 const ARTIFACTS = "test-results/browser";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -31,8 +33,17 @@ afterAll(async () => {
 	await browser?.close();
 });
 
-/** A person in a fresh browser profile, on the start screen. */
-async function person(width = 1280, colorScheme: "light" | "dark" = "light"): Promise<Page> {
+type AgeBand = "adult" | "teen";
+
+/**
+ * A person in a fresh browser profile, past the age gate (as an adult unless
+ * told otherwise) and on the start screen; with `age` null, on the age gate.
+ */
+async function person(
+	width = 1280,
+	colorScheme: "light" | "dark" = "light",
+	age: AgeBand | null = "adult",
+): Promise<Page> {
 	const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
 	contexts.push(context);
 	const page = await context.newPage();
@@ -44,8 +55,15 @@ async function person(width = 1280, colorScheme: "light" | "dark" = "light"): Pr
 		throw new Error(`page error: ${e.message}`);
 	});
 	await page.goto(server.baseUrl);
-	await expect.poll(() => screen(page)).toBe("start");
+	await expect.poll(() => screen(page)).toBe("age");
+	if (age) await answerAge(page, age);
 	return page;
+}
+
+/** Answers the age gate; the start screen follows. */
+async function answerAge(page: Page, age: AgeBand): Promise<void> {
+	await page.getByTestId(age === "adult" ? "age-adult" : "age-teen").click();
+	await expect.poll(() => screen(page)).toBe("start");
 }
 
 /** Which screen is showing (data-screen of the visible container). */
@@ -81,6 +99,9 @@ async function say(page: Page, text: string): Promise<void> {
 	await page.getByTestId("message-input").fill(text);
 	await page.getByTestId("send").click();
 }
+
+/** Everything the live region has said so far. */
+const announced = (page: Page) => page.locator("#announcer").textContent();
 
 const received = (page: Page) => page.getByTestId("msg-in");
 const sent = (page: Page) => page.getByTestId("msg-out");
@@ -215,11 +236,221 @@ describe("the browser app", () => {
 		await expect.poll(() => received(b).last().textContent()).toBe("by keyboard");
 	});
 
+	it("asks the age group once, before the start screen; remembers it across a reload; it can be changed", async () => {
+		const a = await person(1280, "light", null);
+		expect(await screen(a)).toBe("age");
+		expect(await a.getByTestId("age-adult").textContent()).toBe("I am 18 or older");
+		expect(await a.getByTestId("age-teen").textContent()).toBe("I am 13–17");
+		// By keyboard: Tab to "I am 13–17" and press Enter.
+		let guard = 0;
+		while (!(await a.getByTestId("age-teen").evaluate((el) => el === document.activeElement)) && guard++ < 10) {
+			await a.keyboard.press("Tab");
+		}
+		await a.keyboard.press("Enter");
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("age-band").textContent()).toBe("Age group: 13–17.");
+		expect(await a.locator("#age-line").textContent()).toContain("You will only be matched with other teens (13–17).");
+		expect(await a.getByTestId("start").evaluate((el) => el === document.activeElement)).toBe(true);
+
+		await a.reload();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("age-band").textContent()).toBe("Age group: 13–17.");
+
+		await a.getByTestId("age-change").click();
+		await waitForScreen(a, "age");
+		expect(await a.locator("#age-title").evaluate((el) => el === document.activeElement)).toBe(true);
+		expect(await a.getByTestId("age-teen").getAttribute("aria-current")).toBe("true");
+		await shoot(a, "age-change-1280-light");
+		// Keeping it goes back without a change.
+		await a.getByTestId("age-back").click();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("age-band").textContent()).toBe("Age group: 13–17.");
+		await a.getByTestId("age-change").click();
+		await a.getByTestId("age-adult").click();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("age-band").textContent()).toBe("Age group: 18 or older.");
+		expect(await a.locator("#age-line").textContent()).toContain("You will only be matched with adults.");
+		await a.reload();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("age-band").textContent()).toBe("Age group: 18 or older.");
+	});
+
+	it("a teen and an adult are never matched; two teens are", async () => {
+		const teen = await person(1280, "light", "teen");
+		const adult = await person();
+		await start(teen, "female", "any");
+		await waitForScreen(teen, "waiting");
+		await start(adult, "male", "any");
+		await waitForScreen(adult, "waiting");
+		// Both eligible by gender, both waiting, and still not matched.
+		await expect
+			.poll(async () => Number(await adult.getByTestId("waiting-count").textContent()))
+			.toBeGreaterThanOrEqual(2);
+		await adult.waitForTimeout(1_500);
+		expect([await screen(teen), await screen(adult)]).toEqual(["waiting", "waiting"]);
+
+		const teen2 = await person(1280, "light", "teen");
+		await start(teen2, "male", "any");
+		await Promise.all([waitForScreen(teen, "chat"), waitForScreen(teen2, "chat")]);
+		await say(teen2, "hi from a teen");
+		await expect.poll(() => received(teen).allTextContents()).toEqual(["hi from a teen"]);
+		expect(await screen(adult)).toBe("waiting");
+
+		const adult2 = await person();
+		await start(adult2, "female", "any");
+		await Promise.all([waitForScreen(adult, "chat"), waitForScreen(adult2, "chat")]);
+	});
+
+	it("a link among the first messages is refused with an explanation and never reaches the partner; text still flows", async () => {
+		const [a, b] = await matchedPair();
+		await say(a, "hi there");
+		await expect.poll(() => received(b).allTextContents()).toEqual(["hi there"]);
+
+		await say(a, "add me: flamingo.fan@example.com or www.example.net");
+		const note = a.getByTestId("link-blocked");
+		await note.waitFor({ state: "visible" });
+		expect(await note.textContent()).toBe(
+			"Links and contact details are blocked for the first 30 seconds and your first 3 messages — get to know each other first.",
+		);
+		// Shown as not sent, never stuck in "sending"; announced; and not repeated as an error up top.
+		await expect.poll(() => sent(a).last().getAttribute("data-state")).toBe("refused");
+		expect(await sent(a).last().textContent()).toBe("add me: flamingo.fan@example.com or www.example.net");
+		expect(await announced(a)).toContain("Not sent. Links and contact details are blocked");
+		expect(await a.locator("#status-line").getAttribute("class")).not.toContain("is-error");
+
+		await say(a, "what music do you like?");
+		await expect.poll(() => received(b).allTextContents()).toEqual(["hi there", "what music do you like?"]);
+		await note.waitFor({ state: "hidden" });
+		await expect
+			.poll(() => sent(a).evaluateAll((els) => els.map((el) => el.getAttribute("data-state"))))
+			.toEqual(["sent", "refused", "sent"]);
+
+		// The other way round: an @handle and a phone number.
+		await say(b, "I'm @jazzcat on insta");
+		await b.getByTestId("link-blocked").waitFor({ state: "visible" });
+		await say(b, "call me +44 20 7946 0958");
+		await expect.poll(() => sent(b).last().getAttribute("data-state")).toBe("refused");
+		await say(b, "jazz, mostly");
+		await expect.poll(() => received(a).allTextContents()).toEqual(["jazz, mostly"]);
+
+		// A reload keeps the refused message as not sent and does not send it again.
+		await a.reload();
+		await waitForScreen(a, "chat");
+		expect(await sent(a).nth(1).getAttribute("data-state")).toBe("refused");
+		// The restored transcript shows at once; wait for the chat itself to be back before typing.
+		await expect.poll(() => a.getByTestId("status").textContent()).toBe("Connected to a stranger");
+		expect(await sent(a).nth(1).getAttribute("data-state")).toBe("refused");
+		await say(a, "back");
+		await expect.poll(() => received(b).allTextContents()).toEqual(["hi there", "what music do you like?", "back"]);
+		await b.waitForTimeout(500);
+		expect(await received(b).allTextContents()).toEqual(["hi there", "what music do you like?", "back"]);
+		expect(await received(a).allTextContents()).toEqual(["jazz, mostly"]);
+	});
+
+	it("someone who starts chats too fast solves a puzzle in a Web Worker, with a progress note, and is matched after it", async () => {
+		const a = await person();
+		// Hold the worker script until the test lets it go, so the note can be looked at and cancelled.
+		let release = () => {};
+		const held = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		let workerLoads = 0;
+		await a.context().route("**/pow-worker.js", async (route) => {
+			workerLoads++;
+			await held;
+			await route.continue().catch(() => {}); // the worker of a cancelled puzzle is gone
+		});
+		const challenges: { nonce: string; difficulty: number }[] = [];
+		const solutions: string[] = [];
+		a.on("websocket", (ws) => {
+			ws.on("framereceived", ({ payload }) => {
+				const e = JSON.parse(String(payload)) as { type: string; payload: { nonce: string; difficulty: number } };
+				if (e.type === "challenge") challenges.push(e.payload);
+			});
+			ws.on("framesent", ({ payload }) => {
+				const e = JSON.parse(String(payload)) as { type: string; payload?: { solution?: string } };
+				if (e.type === "solve" && e.payload?.solution) solutions.push(e.payload.solution);
+			});
+		});
+		// Every state the note shows, as it shows it.
+		await a.evaluate(() => {
+			const note = document.querySelector<HTMLElement>("[data-testid=challenge]");
+			const seen: string[] = [];
+			(window as unknown as { challengeSeen: string[] }).challengeSeen = seen;
+			if (!note) return;
+			new MutationObserver(() => {
+				if (!note.hidden) seen.push(note.querySelector("#challenge-tries")?.textContent ?? "");
+			}).observe(note, { attributes: true, childList: true, subtree: true, characterData: true });
+		});
+
+		// Eleven chats within a minute with fresh strangers (plain sockets), leaving each with Next.
+		const stranger = async (): Promise<User> => {
+			const u = await initUser(server);
+			joinQueue(u, "male", "any");
+			return u;
+		};
+		await start(a, "female", "any");
+		for (let chat = 1; chat <= 11; chat++) {
+			await stranger();
+			await waitForScreen(a, "chat");
+			await a.getByTestId("next").click();
+			await a.getByTestId("next").click();
+			await waitForScreen(a, "waiting");
+		}
+
+		// The twelfth search needs the puzzle first.
+		const note = a.getByTestId("challenge");
+		await note.waitFor({ state: "visible" });
+		expect(await note.textContent()).toContain("Checking your connection… (a quick puzzle to keep bots out)");
+		await expect.poll(() => announced(a)).toContain("Checking your connection");
+		await shoot(a, "challenge-1280-light");
+		await a.setViewportSize({ width: 360, height: 800 });
+		await shoot(a, "challenge-360-light");
+		expect(await a.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+		await a.setViewportSize({ width: 1280, height: 800 });
+
+		// Cancel in the middle, and start again: the same puzzle comes back, and no error shows.
+		await a.getByTestId("cancel").click();
+		await waitForScreen(a, "start");
+		expect(await a.locator("#status-line").getAttribute("class")).not.toContain("is-error");
+		await a.getByTestId("start").click();
+		await waitForScreen(a, "waiting");
+		await note.waitFor({ state: "visible" });
+
+		// A stranger waits meanwhile; the puzzle keeps them apart until it is solved.
+		await stranger();
+		await a.waitForTimeout(500);
+		expect(await screen(a)).toBe("waiting");
+		release();
+		await waitForScreen(a, "chat", 30_000);
+		expect(await note.isHidden()).toBe(true);
+
+		expect(challenges.length).toBeGreaterThanOrEqual(1);
+		expect(challenges.every((c) => c.difficulty === 16)).toBe(true);
+		expect(new Set(challenges.map((c) => c.nonce)).size).toBe(1);
+		expect(workerLoads).toBeGreaterThanOrEqual(2);
+		expect(solutions).toHaveLength(1);
+		// solve() counts up from 0 in base 36 and reports every 4096 tries: a puzzle that
+		// took that many must have shown its progress.
+		const tries = Number.parseInt(solutions[0] ?? "0", 36) + 1;
+		const seen = await a.evaluate(() => (window as unknown as { challengeSeen: string[] }).challengeSeen);
+		expect(seen).toContain("Starting…");
+		if (tries >= 4096) expect(seen).toContain("4,096 tries");
+		const shown = [...new Set(seen)];
+		console.log(
+			`challenge solved after ${tries} tries; the note showed ${shown.length} states, the last "${shown.at(-1)}"`,
+		);
+		const stats = (await (await fetch(`${server.baseUrl}/api/stats`)).json()) as { challenges_24h: number };
+		expect(stats.challenges_24h).toBeGreaterThanOrEqual(1);
+	});
+
 	it("screenshots of every screen at 1280 and 360 px, without horizontal scrolling", async () => {
 		for (const width of [1280, 360]) {
 			for (const scheme of ["light", "dark"] as const) {
 				const tag = `${width}-${scheme}`;
-				const a = await person(width, scheme);
+				const a = await person(width, scheme, null);
+				await shoot(a, `age-${tag}`);
+				await answerAge(a, "adult");
 				await a.getByTestId("interests").fill("music");
 				await a.getByTestId("interests").press("Enter");
 				await shoot(a, `start-${tag}`);
@@ -235,6 +466,9 @@ describe("the browser app", () => {
 				await b.getByTestId("message-input").fill("…");
 				await a.getByTestId("typing").waitFor({ state: "visible" });
 				await shoot(a, `chat-${tag}`);
+				await say(a, "I'm @flamingo_fan on insta, add me");
+				await a.getByTestId("link-blocked").waitFor({ state: "visible" });
+				await shoot(a, `link-blocked-${tag}`);
 				await a.getByTestId("report").click();
 				await shoot(a, `report-${tag}`);
 				await a.getByTestId("report-reason").selectOption("other");
@@ -271,7 +505,8 @@ describe("the browser app", () => {
 					sessionStorage.clear();
 				});
 				await page.reload();
-				await waitForScreen(page, "start");
+				await waitForScreen(page, "age");
+				await answerAge(page, "adult");
 			}
 		}
 		expect(times).toHaveLength(20);

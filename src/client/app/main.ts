@@ -3,7 +3,9 @@
 // decides itself are at the top of render().
 import { GENDERS, PREFERENCES } from "../../protocol/schemas";
 import { FlamingoClient, type Preferences, type Snapshot } from "../flamingo-client";
+import { createAgeGate } from "./age-gate";
 import { createAnnouncer } from "./announce";
+import { workerSolver } from "./challenge";
 import { ChatMemo } from "./chat-memo";
 import { createChips } from "./chips";
 import { createComposer } from "./composer";
@@ -13,20 +15,23 @@ import { MessageList } from "./messages";
 import { createNextButton } from "./next-button";
 import { isOneOf, loadPrefs, type SavedPrefs, savePrefs } from "./prefs";
 import { createReportPanel } from "./report";
-import { type ScreenName, Screens } from "./screens";
+import { refusedLast, type ScreenName, Screens } from "./screens";
 import { pollOnlineCount } from "./stats";
 import { StatusLine, statusFor } from "./status";
-import { END_REASONS, STATUS } from "./texts";
+import { CHALLENGE_NOTE, END_REASONS, LINK_BLOCKED, STATUS } from "./texts";
 
 const TITLE = document.title;
 
-const client = new FlamingoClient({ baseUrl: location.origin });
+const solver = workerSolver();
+const client = new FlamingoClient({ baseUrl: location.origin, solveChallenge: solver.solve });
 const announce = createAnnouncer(byId("announcer"));
 const screens = new Screens();
 const status = new StatusLine(byId("status-line"), byId("status"), byId("status-dismiss"), announce);
 const memo = new ChatMemo();
 
-// ---- start screen ------------------------------------------------------------
+// ---- age gate and start screen ----------------------------------------------------
+
+const age = createAgeGate(() => render(client.snapshot));
 
 const gender = byId<HTMLSelectElement>("gender");
 const preference = byId<HTMLSelectElement>("preference");
@@ -68,10 +73,17 @@ let wasReplaced = false;
 
 function startSearch(): void {
 	parked = false;
+	const ageBand = age.band();
+	if (!ageBand) {
+		// Not answered (storage was cleared meanwhile): ask first.
+		if (client.snapshot.phase === "ended") client.back();
+		age.ask();
+		return;
+	}
 	const prefs = currentPrefs();
 	savePrefs(prefs);
 	clientHasPrefs = true;
-	const p: Preferences = { gender: prefs.gender, preference: prefs.preference };
+	const p: Preferences = { gender: prefs.gender, preference: prefs.preference, ageBand };
 	if (prefs.interests.length > 0) p.interests = prefs.interests;
 	client.start(p);
 }
@@ -82,7 +94,10 @@ byId<HTMLFormElement>("start-form").addEventListener("submit", (e) => {
 	if ((phase === "idle" || phase === "ended") && chips.commitPending()) startSearch();
 });
 
-byId("cancel").addEventListener("click", () => client.cancel());
+byId("cancel").addEventListener("click", () => {
+	solver.abort();
+	client.cancel();
+});
 
 // ---- chat and ended screens ------------------------------------------------------
 
@@ -146,7 +161,8 @@ function screenFor(s: Snapshot): ScreenName {
 	switch (s.phase) {
 		case "idle":
 			// A transcript restored after a reload, before the server says whether the chat lives on.
-			return s.transcript && !s.connected ? "chat" : "start";
+			if (s.transcript && !s.connected) return "chat";
+			return age.asking() ? "age" : "start";
 		case "waiting":
 			return "waiting";
 		case "joining":
@@ -158,6 +174,7 @@ function screenFor(s: Snapshot): ScreenName {
 }
 
 const FOCUS_ON_ENTER: Record<ScreenName, () => HTMLElement> = {
+	age: () => byId("age-title"),
 	start: () => byId("start"),
 	waiting: () => byId("waiting-title"),
 	chat: () => byId("message-input"),
@@ -178,6 +195,9 @@ let lostAt: number | null = null;
 let lostTimer: ReturnType<typeof setTimeout> | undefined;
 let lastError: Snapshot["error"] = null;
 let ticker: ReturnType<typeof setInterval> | undefined;
+/** The refused message whose explanation was announced, and whether a challenge was on last time. */
+let refusedSaid: string | null = null;
+let challenged = false;
 
 function render(s: Snapshot): void {
 	if (s.connected) everConnected = true;
@@ -214,12 +234,18 @@ function render(s: Snapshot): void {
 		ticker = undefined;
 	}
 
+	if (s.challenge && !challenged) announce(CHALLENGE_NOTE);
+	challenged = s.challenge !== null;
+
 	const chat = memo.update(s);
 	if (screen === "chat" || screen === "ended") {
 		messages.render(s.transcript);
 		screens.renderChat(s, chat);
 		if (screen === "ended") screens.renderEnded(s, parked);
 	}
+	const refusedKey = screen === "chat" ? (refusedLast(s)?.key ?? null) : null;
+	if (refusedKey !== null && refusedKey !== refusedSaid) announce(`Not sent. ${LINK_BLOCKED}`);
+	refusedSaid = refusedKey;
 	const lost = !s.connected && everConnected && !parked && screen !== "ended";
 	if (!lost) {
 		lostAt = null;
@@ -231,7 +257,8 @@ function render(s: Snapshot): void {
 	let said = statusFor(s, screen, everConnected, chat?.joined ?? false);
 	if (parked && screen === "start" && !s.connected) said = STATUS.elsewhere;
 	else if (lost && lostAt !== null && Date.now() - lostAt >= STILL_LOST_MS) said = STATUS.stillLost;
-	status.render(said, s.error, lost);
+	// A link the gate refused is explained next to the message box, not up here.
+	status.render(said, s.error?.code === "link_blocked" ? null : s.error, lost);
 }
 
 const online = pollOnlineCount(byId("online-count"));

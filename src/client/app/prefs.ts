@@ -1,5 +1,7 @@
-// The last gender, preference and interests, remembered in localStorage.
+// The last gender, preference and interests, and the age group, remembered in localStorage.
 import {
+	AGE_BANDS,
+	type AgeBand,
 	GENDERS,
 	type Gender,
 	MAX_INTEREST_CHARS,
@@ -9,6 +11,7 @@ import {
 } from "../../protocol/schemas";
 
 const KEY = "flamingo.prefs";
+const AGE_KEY = "flamingo.age";
 
 export interface SavedPrefs {
 	gender: Gender;
@@ -45,5 +48,23 @@ export function savePrefs(prefs: SavedPrefs): void {
 		localStorage.setItem(KEY, JSON.stringify(prefs));
 	} catch {
 		// Storage full or blocked: nothing is remembered, nothing breaks.
+	}
+}
+
+/** The age group the person gave, or null if they have not been asked yet. */
+export function loadAgeBand(): AgeBand | null {
+	try {
+		const value = localStorage.getItem(AGE_KEY);
+		return isOneOf(AGE_BANDS, value) ? value : null;
+	} catch {
+		return null; // blocked storage: asked again on the next visit
+	}
+}
+
+export function saveAgeBand(band: AgeBand): void {
+	try {
+		localStorage.setItem(AGE_KEY, band);
+	} catch {
+		// as above
 	}
 }

@@ -13,6 +13,8 @@ type ErrorInfo = Snapshot["error"];
 export function statusFor(s: Snapshot, screen: ScreenName, everConnected: boolean, partnerJoined: boolean): string {
 	const lost = everConnected ? STATUS.reconnecting : STATUS.connecting;
 	switch (screen) {
+		case "age":
+			return s.connected ? STATUS.age : lost;
 		case "start":
 			return s.connected ? STATUS.ready : lost;
 		case "waiting":

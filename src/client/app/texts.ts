@@ -1,6 +1,6 @@
 // Every sentence the app shows, in plain words.
 
-import type { Gender } from "../../protocol/schemas";
+import type { AgeBand, Gender } from "../../protocol/schemas";
 import type { ClientEndReason } from "../flamingo-client";
 
 export const END_REASONS: Record<ClientEndReason, string> = {
@@ -19,6 +19,7 @@ export const STATUS = {
 	connecting: "Connecting…",
 	reconnecting: "Reconnecting…",
 	ready: "Connected. Choose who to talk to and press Start.",
+	age: "Tell us your age group to continue.",
 	looking: "Looking for a stranger…",
 	joining: "Connecting to the stranger…",
 	chatting: "Connected to a stranger",
@@ -36,6 +37,17 @@ export const WAITING_NOTES = {
 	interests: "Looking for someone who shares your interests…",
 	anyone: "Now trying anyone",
 } as const;
+
+/** The age group on the start screen, and who that person can meet. */
+export const AGE_GROUPS: Record<AgeBand, { name: string; rule: string }> = {
+	adult: { name: "18 or older", rule: "You will only be matched with adults." },
+	teen: { name: "13–17", rule: "You will only be matched with other teens (13–17)." },
+};
+
+export const LINK_BLOCKED =
+	"Links and contact details are blocked for the first 30 seconds and your first 3 messages — get to know each other first.";
+
+export const CHALLENGE_NOTE = "Checking your connection… (a quick puzzle to keep bots out)";
 
 export const NEXT_LABEL = "Next";
 export const NEXT_ARMED_LABEL = "Really?";
@@ -61,6 +73,8 @@ export function errorText(error: { code: string; message: string }): string {
 	switch (error.code) {
 		case "rate_limited":
 			return "That was a bit fast. Trying again in a moment…";
+		case "invalid_solution":
+			return "The connection check did not go through. Trying again…";
 		case "internal":
 			return `Something went wrong on the server: ${error.message}`;
 		default:
