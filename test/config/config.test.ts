@@ -84,7 +84,8 @@ describe("GitHub workflows", () => {
 	it("deploy ships main with the official wrangler action and the secrets", () => {
 		expect(deploy.on.push.branches).toEqual(["main"]);
 		const action = steps(deploy).find((s) => s.uses?.startsWith("cloudflare/wrangler-action@"));
-		expect(action?.with?.apiToken).toBe("${{ secrets.CLOUDFLARE_API_TOKEN }}");
+		// A GitHub expression, not a template literal.
+		expect(action?.with?.apiToken).toMatch(/^\$\{\{ secrets\.CLOUDFLARE_API_TOKEN \}\}$/);
 		expect(action?.with?.command).toBe("deploy");
 		expect(action?.with?.secrets).toContain("SECRET");
 		expect(action?.env?.SECRET).toMatch(/^\$\{\{ secrets\.\w+ \}\}$/);
