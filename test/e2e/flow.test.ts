@@ -33,12 +33,19 @@ describe("HTTP endpoints", () => {
 		expect((await res.text()).toLowerCase()).toContain("<html");
 	});
 
-	it("GET /api/stats is JSON with the four counters", async () => {
+	it("GET /api/stats is JSON with the presence and safety counters", async () => {
 		const res = await fetch(`${server.baseUrl}/api/stats`);
 		expect(res.status).toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/application\/json/);
 		const stats = (await res.json()) as Record<string, unknown>;
-		expect(Object.keys(stats).sort()).toEqual(["active_chats", "chatting", "online", "waiting"]);
+		expect(Object.keys(stats).sort()).toEqual([
+			"active_chats",
+			"challenges_24h",
+			"chatting",
+			"online",
+			"reports_24h",
+			"waiting",
+		]);
 		for (const value of Object.values(stats)) {
 			expect(typeof value).toBe("number");
 			expect(Number.isInteger(value) && (value as number) >= 0).toBe(true);
