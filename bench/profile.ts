@@ -1,0 +1,174 @@
+// `npm run bench:profile`: where our server's CPU goes. Starts our server
+// (the real `npm run dev`, pinned like the bench), attaches to the runtime's
+// V8 through wrangler's inspector port, and records a CPU profile during each
+// of three loads: relay, joins, new connections. Prints the functions with
+// the most self time (bundled names; time in native calls such as SQLite and
+// crypto counts to the JavaScript function that made them).
+import WebSocket from "ws";
+import { closeAll, openLobby, pool, type Sock } from "./lib/client.ts";
+import { poissonTimes, rng, runSchedule, sleep } from "./lib/poisson.ts";
+import { type BenchServer, pinSelf, startServer } from "./lib/servers.ts";
+import { closeChats, JOIN_ANY, openChats } from "./scenarios/common.ts";
+
+interface ProfileNode {
+	id: number;
+	callFrame: { functionName: string; url: string; lineNumber: number };
+	hitCount?: number;
+	children?: number[];
+}
+interface Profile {
+	nodes: ProfileNode[];
+	samples: number[];
+	timeDeltas: number[];
+}
+
+class Inspector {
+	private id = 0;
+	private readonly pending = new Map<number, (result: unknown) => void>();
+	private readonly ws: WebSocket;
+	private constructor(ws: WebSocket) {
+		this.ws = ws;
+		ws.on("message", (data) => {
+			const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: unknown };
+			if (msg.id !== undefined) this.pending.get(msg.id)?.(msg.error ? { error: msg.error } : msg.result);
+		});
+	}
+	static async attach(port: number): Promise<Inspector> {
+		const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
+			title?: string;
+			webSocketDebuggerUrl: string;
+		}[];
+		const target = targets.find((t) => t.title?.includes("flamingo-chat")) ?? targets[0];
+		if (!target) throw new Error("the inspector lists no target");
+		const ws = new WebSocket(target.webSocketDebuggerUrl);
+		await new Promise<void>((resolve, reject) => {
+			ws.once("open", () => resolve());
+			ws.once("error", reject);
+		});
+		return new Inspector(ws);
+	}
+	call(method: string, params: object = {}): Promise<unknown> {
+		const id = ++this.id;
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`${method} timed out`)), 30_000);
+			this.pending.set(id, (r) => {
+				clearTimeout(timer);
+				this.pending.delete(id);
+				resolve(r);
+			});
+			this.ws.send(JSON.stringify({ id, method, params }));
+		});
+	}
+	close(): void {
+		this.ws.close();
+	}
+}
+
+function top(profile: Profile, n: number): string {
+	const selfUs = new Map<number, number>();
+	for (const [i, node] of profile.samples.entries()) {
+		selfUs.set(node, (selfUs.get(node) ?? 0) + (profile.timeDeltas[i] ?? 0));
+	}
+	const byFn = new Map<string, number>();
+	let total = 0;
+	let idle = 0;
+	for (const node of profile.nodes) {
+		const us = selfUs.get(node.id) ?? 0;
+		const f = node.callFrame;
+		if (f.functionName === "(idle)") {
+			idle += us;
+			continue;
+		}
+		total += us;
+		const file = f.url.split("/").at(-1) ?? "";
+		const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+		byFn.set(key, (byFn.get(key) ?? 0) + us);
+	}
+	const lines = [...byFn.entries()]
+		.sort((a, b) => b[1] - a[1])
+		.slice(0, n)
+		.map(
+			([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
+		);
+	return `busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms\n${lines.join("\n")}`;
+}
+
+async function profiled(inspector: Inspector, name: string, load: () => Promise<void>): Promise<void> {
+	await inspector.call("Profiler.enable");
+	await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
+	await inspector.call("Profiler.start");
+	await load();
+	const result = (await inspector.call("Profiler.stop")) as { profile: Profile };
+	console.log(`\n== ${name}\n${top(result.profile, 25)}`);
+}
+
+async function main(): Promise<void> {
+	await pinSelf("1");
+	const server: BenchServer = await startServer("ours", {
+		cpus: "0",
+		vars: { PER_IP_LIMITS: "off", HEARTBEAT_TIMEOUT_MS: "600000" },
+	});
+	try {
+		const inspector = await Inspector.attach(server.inspectorPort as number);
+		const log = (m: string) => process.stderr.write(`${m}\n`);
+		// Relay: 200 chats, 400 messages/s for 10 s.
+		const chats = await openChats(server, 200, "prof", log);
+		for (const c of chats) {
+			c.a.onFrame = () => {};
+			c.b.onFrame = () => {};
+		}
+		const random = rng(7);
+		await profiled(inspector, "relay, 400 messages/s for 10 s", async () => {
+			await runSchedule(performance.now() + 10, poissonTimes(400, 10_000, random), (i) => {
+				const c = chats[Math.floor(random() * chats.length)];
+				(random() < 0.5 ? c?.a : c?.b)?.send(
+					`{"type":"send_message","payload":{"content":"${i} profile message","client_msg_id":"${i}"}}`,
+				);
+			});
+			await sleep(1000);
+		});
+		await closeChats(server, chats);
+		// Joins: 2,000 initialised sockets, 200 joins/s for 10 s.
+		const url = `${server.wsUrl}${server.lobbyPath}`;
+		const { results } = await pool(
+			Array.from({ length: 2000 }, (_, i) => i),
+			64,
+			() => openLobby(url),
+		);
+		const socks = results.filter((s): s is Sock => s !== undefined);
+		await profiled(inspector, "joins, 200 joins/s for 10 s", async () => {
+			await runSchedule(
+				performance.now() + 10,
+				Array.from({ length: socks.length }, (_, i) => i * 5),
+				(i) => socks[i]?.send(JOIN_ANY),
+			);
+			await sleep(1000);
+		});
+		await closeAll(socks);
+		// New connections: 200/s for 10 s, upgrade + init → ready.
+		const opened: Sock[] = [];
+		await profiled(inspector, "new connections, 200/s for 10 s", async () => {
+			const pending: Promise<void>[] = [];
+			await runSchedule(
+				performance.now() + 10,
+				Array.from({ length: 2000 }, (_, i) => i * 5),
+				() => {
+					pending.push(
+						openLobby(url).then(
+							(s) => void opened.push(s),
+							() => {},
+						),
+					);
+				},
+			);
+			await Promise.all(pending);
+		});
+		await closeAll(opened);
+		inspector.close();
+	} finally {
+		await server.stop();
+	}
+}
+
+await main();
+process.exit(0);

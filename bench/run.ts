@@ -1,0 +1,629 @@
+// `npm run bench [-- --quick] [-- --json[=path]]`: Flamingo against the
+// platform's floor (bench/baselines/bare-do) and a plain Node server
+// (bench/baselines/node-ws), same machine, same run. See docs/BENCHMARKS.md.
+//
+// The generator (this process) runs on core 1, every server on core 0. Every
+// server is started and stopped here, on 127.0.0.1 only. Exit status: 0 when
+// the harness ran (targets are reported, not asserted), 1 when it failed
+// (a server did not start, a scenario crashed), 3 when it ran out of time.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { median, medianSummary, round, type Summary } from "./lib/histogram.ts";
+import { LOOP_DELAY_LIMIT_MS } from "./lib/loop-delay.ts";
+import { latencyTable, plainTable, type Row, type Target, target, targetTable } from "./lib/report.ts";
+import { type BenchServer, pinSelf, ROOT, type ServerKind, startServer } from "./lib/servers.ts";
+import { waitIdle } from "./lib/window.ts";
+import type { Measured } from "./scenarios/common.ts";
+import { handoverScenario } from "./scenarios/handover.ts";
+import { type LadderResult, ladderScenario } from "./scenarios/ladder.ts";
+import { type MemoryResult, memoryScenario } from "./scenarios/memory.ts";
+import { type QueueResult, queueScenario } from "./scenarios/queue.ts";
+import { relayScenario } from "./scenarios/relay.ts";
+
+const SCENARIOS = ["memory", "relay", "ladder", "queue", "handover"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const SERVERS: ServerKind[] = ["ours", "bare-do", "node-ws"];
+
+// ---- options -----------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const value = (name: string): string | undefined =>
+	argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const num = (name: string, fallback: number) => {
+	const v = value(name);
+	return v === undefined ? fallback : Number(v);
+};
+if (flag("help")) {
+	console.log(`npm run bench -- [--quick] [--json[=path]] [--only=${SCENARIOS.join(",")}] [--servers=${SERVERS.join(",")}]
+  [--repeats=N] [--relay-pairs=N] [--relay-rate=R] [--relay-window-s=S] [--persist-base=DIR] [--no-pin]`);
+	process.exit(0);
+}
+const quick = flag("quick");
+const json = flag("json");
+const jsonPath = value("json");
+const only = new Set((value("only") ?? SCENARIOS.join(",")).split(",") as Scenario[]);
+const serverKinds = (value("servers") ?? SERVERS.join(",")).split(",") as ServerKind[];
+const repeats = num("repeats", quick ? 1 : 3);
+const seed = num("seed", 1);
+const pin = !flag("no-pin") && cpus().length >= 2;
+/** Where wrangler's --persist-to directories go (e.g. /dev/shm to take the disk out of the picture). */
+const persistBase = value("persist-base");
+
+const config = {
+	mode: quick ? "quick" : "full",
+	repeats,
+	relay: {
+		pairs: num("relay-pairs", quick ? 50 : 1000),
+		ratePerPair: num("relay-rate", 1),
+		warmupS: quick ? 1 : 5,
+		windowS: num("relay-window-s", quick ? 4 : 15),
+		repeats,
+		drainMs: 5000,
+		seed,
+	},
+	/** A second, light relay load: per-message cost without queueing (0 pairs: skipped). */
+	relayLight: { pairs: num("relay-light-pairs", quick ? 0 : 100), windowS: 5, warmupS: 2 },
+	ladder: {
+		rates: quick ? [50, 200] : [50, 100, 200, 400, 600, 800, 1200, 1600],
+		stepS: quick ? 1 : 1.5,
+		thresholdMs: 100,
+		drainMs: 3000,
+		seed,
+	},
+	queue: { small: quick ? 100 : 10, large: quick ? 1000 : 10_000, pairs: quick ? 20 : 200, repeats, direct: true },
+	handover: { pairs: quick ? 20 : 150, repeats, concurrency: 4 },
+	memory: { sockets: quick ? 300 : 5000, hibernateWaitS: quick ? 10 : 15, direct: true },
+	/** Variables for our server: no per-IP limits (one address), no heartbeat closes during long idle phases. */
+	oursVars: { PER_IP_LIMITS: "off", HEARTBEAT_TIMEOUT_MS: "600000" },
+	timeLimitS: quick ? 180 : 1200,
+};
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const startedAt = Date.now();
+const elapsed = () => `${Math.round((Date.now() - startedAt) / 1000)} s`;
+
+// ---- run -----------------------------------------------------------------------
+
+const servers = new Map<ServerKind, BenchServer>();
+const harnessErrors: string[] = [];
+/** Things that make figures suspect without being a failure of the harness (a runtime that crashed under overload and was restarted). */
+const warnings: string[] = [];
+const results: {
+	relay: Partial<Record<ServerKind, Measured[]>>;
+	relayLight: Partial<Record<ServerKind, Measured[]>>;
+	ladder: Partial<Record<ServerKind, LadderResult[]>>;
+	queue: QueueResult | null;
+	handover: Partial<Record<ServerKind, Measured[]>>;
+	memory: Partial<Record<ServerKind, MemoryResult>>;
+} = { relay: {}, relayLight: {}, ladder: {}, queue: null, handover: {}, memory: {} };
+
+async function stopAll(): Promise<void> {
+	await Promise.all([...servers.values()].map((s) => s.stop().catch(() => {})));
+}
+
+const watchdog = setTimeout(() => {
+	log(`bench: over its time limit of ${config.timeLimitS} s; stopping the servers`);
+	void stopAll().finally(() => process.exit(3));
+}, config.timeLimitS * 1000);
+watchdog.unref();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+	process.once(signal, () => {
+		log(`bench: ${signal}; stopping the servers`);
+		void stopAll().finally(() => process.exit(130));
+	});
+}
+
+function machine() {
+	const pkg = (name: string) => {
+		try {
+			return (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string })
+				.version;
+		} catch {
+			return "unknown";
+		}
+	};
+	return {
+		cpu: cpus()[0]?.model ?? "unknown",
+		cores: cpus().length,
+		memoryGiB: Math.round(totalmem() / 2 ** 30),
+		kernel: release(),
+		node: process.version,
+		wrangler: pkg("wrangler"),
+		workerd: pkg("workerd"),
+		ws: pkg("ws"),
+		pinned: pin ? { generator: "core 1", servers: "core 0" } : null,
+		commit: gitCommit(),
+	};
+}
+
+function gitCommit(): string {
+	try {
+		return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+			.toString()
+			.trim();
+	} catch {
+		return process.env.BENCH_COMMIT ?? "unknown";
+	}
+}
+
+async function scenario(name: string, fn: () => Promise<void>): Promise<void> {
+	log(`\n== ${name} (${elapsed()})`);
+	try {
+		await checkServers(`before ${name}`);
+		await fn();
+		await checkServers(`during ${name}`);
+	} catch (err) {
+		const message = `${name}: ${(err as Error).stack ?? err}`;
+		harnessErrors.push(message);
+		log(`HARNESS ERROR ${message}`);
+	}
+}
+
+const idle = () => waitIdle([...servers.values()], log, quick ? 5_000 : 60_000);
+
+/**
+ * A server still working off a backlog after a scenario (ours after a relay it
+ * could not keep up with) is replaced by a fresh one, so later scenarios start
+ * from an idle server; said in the log and the JSON.
+ */
+async function freshIfBusy(): Promise<void> {
+	for (const [kind, s] of servers) {
+		if (await waitIdle([s], log, quick ? 5_000 : 20_000)) continue;
+		log(`  ${kind}: still busy; restarting it for the next scenarios`);
+		warnings.push(`${kind}: restarted after the relay scenario (still working off its backlog)`);
+		await s.stop();
+		servers.set(
+			kind,
+			await startServer(kind, {
+				cpus: pin ? "0" : null,
+				...(persistBase ? { persistBase } : {}),
+				...(kind === "ours" ? { vars: config.oursVars } : {}),
+			}),
+		);
+	}
+}
+
+/** A runtime wrangler replaced drops every socket: the scenario's figures cannot be trusted. */
+async function checkServers(when: string): Promise<void> {
+	for (const s of servers.values()) {
+		if (!(await s.check())) {
+			const message = `${s.kind}: the runtime process was replaced ${when} (wrangler restarted it; sockets dropped)`;
+			warnings.push(message);
+			log(`WARNING ${message}\n--- ${s.kind} output (tail) ---\n${s.output().slice(-2000)}\n---`);
+		}
+	}
+}
+
+function fdLimit(pid: number): number {
+	try {
+		const m = /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+		return m ? Number(m[1]) : 1024;
+	} catch {
+		return 1024;
+	}
+}
+
+async function main(): Promise<number> {
+	if (pin && !(await pinSelf("1")))
+		log("bench: could not pin the generator to core 1 (taskset failed); running unpinned");
+	log(`bench: ${config.mode} run, servers ${serverKinds.join(", ")}, scenarios ${[...only].join(", ")}`);
+	try {
+		// One at a time: two wrangler builds racing on one core have been seen to make one of them reload.
+		for (const kind of serverKinds) {
+			const s = await startServer(kind, {
+				cpus: pin ? "0" : null,
+				...(persistBase ? { persistBase } : {}),
+				...(kind === "ours" ? { vars: config.oursVars } : {}),
+			});
+			servers.set(kind, s);
+		}
+		await new Promise((r) => setTimeout(r, 2000));
+	} catch (err) {
+		harnessErrors.push(`server start: ${(err as Error).message}`);
+		log(`HARNESS ERROR ${(err as Error).message}`);
+		await stopAll();
+		return 1;
+	}
+	for (const s of servers.values()) {
+		log(`  ${s.kind}: ${s.wsUrl} (runtime pid ${s.runtimePid}, direct ${s.directWsUrl}) up at ${elapsed()}`);
+	}
+
+	if (only.has("memory")) {
+		await scenario("memory", async () => {
+			await idle();
+			const out = await memoryScenario([...servers.values()], config.memory, log);
+			for (const [kind, m] of out) results.memory[kind as ServerKind] = m;
+		});
+	}
+	if (only.has("relay")) {
+		await scenario("relay", async () => {
+			// The light load first, then the heavy one with ours last: a server
+			// that cannot keep up leaves a backlog behind, and on the shared core
+			// it would land in the next server's window.
+			const order = [...servers.values()].sort((a, b) => Number(a.kind === "ours") - Number(b.kind === "ours"));
+			if (config.relayLight.pairs > 0) {
+				const light = { ...config.relay, ...config.relayLight };
+				for (const s of order) {
+					await idle();
+					results.relayLight[s.kind] = await relayScenario(s, light, log);
+				}
+			}
+			for (const s of order) {
+				await idle();
+				results.relay[s.kind] = await relayScenario(s, config.relay, log);
+			}
+			await freshIfBusy();
+		});
+	}
+	if (only.has("ladder")) {
+		await scenario("match and new connections", async () => {
+			for (let r = 0; r < repeats; r++) {
+				for (const s of servers.values()) {
+					await idle();
+					const list = results.ladder[s.kind] ?? [];
+					list.push(await ladderScenario(s, { ...config.ladder, seed: seed + 100 * r }, log));
+					results.ladder[s.kind] = list;
+				}
+			}
+		});
+	}
+	if (only.has("queue") && servers.has("ours")) {
+		await scenario("queue-length independence", async () => {
+			// Looked up now: the relay may have replaced the server.
+			const ours = servers.get("ours") as BenchServer;
+			// wrangler's proxy takes 4 descriptors per socket and the runtime 2:
+			// past the runtime's open-file limit no socket can be accepted.
+			const cap = Math.floor((fdLimit(ours.runtimePid) - 800) / 2);
+			const large = Math.min(config.queue.large, cap);
+			if (large < config.queue.large) {
+				log(
+					`  the runtime may open ${fdLimit(ours.runtimePid)} files (2 per socket): ${large} waiting instead of ${config.queue.large}`,
+				);
+			}
+			await idle();
+			results.queue = await queueScenario(ours, { ...config.queue, large }, log);
+		});
+	}
+	if (only.has("handover")) {
+		await scenario("hand-over", async () => {
+			for (const s of servers.values()) {
+				await idle();
+				results.handover[s.kind] = await handoverScenario(s, config.handover, log);
+			}
+		});
+	}
+	for (const s of servers.values()) {
+		if (s.restarts() > 0)
+			harnessErrors.push(`${s.kind}: wrangler reloaded the Worker ${s.restarts()} time(s) during the run`);
+	}
+	if (harnessErrors.length > 0) {
+		for (const s of servers.values()) log(`--- ${s.kind} output (tail) ---\n${s.output().slice(-3000)}`);
+	}
+	await stopAll();
+	return harnessErrors.length > 0 ? 1 : 0;
+}
+
+// ---- summaries -------------------------------------------------------------------
+
+function medianMeasured(list: Measured[]) {
+	return {
+		latency: medianSummary(list.map((m) => m.latency)),
+		errors: median(list.map((m) => m.errors)),
+		serverCpuS: round(median(list.map((m) => m.serverCpuS)), 2),
+		runtimeCpuS: round(median(list.map((m) => m.runtimeCpuS)), 2),
+		proxyCpuS: round(median(list.map((m) => m.proxyCpuS)), 2),
+		genCpuS: round(median(list.map((m) => m.genCpuS)), 2),
+		otherCpuS: round(median(list.map((m) => m.otherCpuS)), 2),
+		seconds: round(median(list.map((m) => m.seconds)), 2),
+		loopP99: round(median(list.map((m) => m.loop.p99))),
+		valid: list.every((m) => m.loop.valid),
+		/** Other processes on the machine used more than a quarter of a core during a window. */
+		disturbed: list.some((m) => m.otherCpuS > 0.25 * m.seconds),
+	};
+}
+
+function summarize() {
+	const rows: Row[] = [];
+	const relay: Partial<Record<ServerKind, ReturnType<typeof medianMeasured>>> = {};
+	for (const [kind, list] of Object.entries(results.relay) as [ServerKind, Measured[]][]) {
+		relay[kind] = medianMeasured(list);
+		rows.push({ scenario: `relay ${config.relay.pairs}×${config.relay.ratePerPair}/s`, server: kind, ...relay[kind] });
+	}
+	for (const [kind, list] of Object.entries(results.relayLight) as [ServerKind, Measured[]][]) {
+		rows.push({
+			scenario: `relay ${config.relayLight.pairs}×${config.relay.ratePerPair}/s`,
+			server: kind,
+			...medianMeasured(list),
+		});
+	}
+	const ladder: Partial<
+		Record<
+			ServerKind,
+			{ joinsPerSec: number; connectsPerSec: number; perRepeat: { joins: number; connects: number }[] }
+		>
+	> = {};
+	const firstRate = config.ladder.rates[0] ?? 0;
+	for (const [kind, list] of Object.entries(results.ladder) as [ServerKind, LadderResult[]][]) {
+		ladder[kind] = {
+			joinsPerSec: median(list.map((l) => l.sustainedJoinsPerSec)),
+			connectsPerSec: median(list.map((l) => l.sustainedConnectsPerSec)),
+			perRepeat: list.map((l) => ({ joins: l.sustainedJoinsPerSec, connects: l.sustainedConnectsPerSec })),
+		};
+		const at = (pick: (l: LadderResult) => Measured | null | undefined) =>
+			list.map(pick).filter((m): m is Measured => m !== null && m !== undefined);
+		const first = (l: LadderResult) => l.steps.find((s) => !s.retried);
+		const firstMatch = at((l) => first(l)?.match);
+		const firstConnect = at((l) => first(l)?.connect);
+		if (firstMatch.length > 0)
+			rows.push({ scenario: `match @ ${firstRate} joins/s`, server: kind, ...medianMeasured(firstMatch) });
+		if (firstConnect.length > 0)
+			rows.push({ scenario: `connect @ ${firstRate}/s`, server: kind, ...medianMeasured(firstConnect) });
+		// The step at the sustained rate of each repeat.
+		const sustained = at((l) => l.steps.find((s) => !s.retried && s.rate === l.sustainedJoinsPerSec)?.match);
+		if (sustained.length > 0) {
+			rows.push({
+				scenario: `match @ sustained (${ladder[kind]?.joinsPerSec}/s)`,
+				server: kind,
+				...medianMeasured(sustained),
+			});
+		}
+	}
+	let queue: { small: ReturnType<typeof medianMeasured>; large: ReturnType<typeof medianMeasured> } | null = null;
+	if (results.queue) {
+		queue = { small: medianMeasured(results.queue.small), large: medianMeasured(results.queue.large) };
+		rows.push({ scenario: `match, ${results.queue.waiting.small} waiting`, server: "ours", ...queue.small });
+		rows.push({ scenario: `match, ${results.queue.waiting.large} waiting`, server: "ours", ...queue.large });
+	}
+	const handover: Partial<Record<ServerKind, ReturnType<typeof medianMeasured>>> = {};
+	for (const [kind, list] of Object.entries(results.handover) as [ServerKind, Measured[]][]) {
+		handover[kind] = medianMeasured(list);
+		rows.push({ scenario: "hand-over match_found → chat_joined", server: kind, ...handover[kind] });
+	}
+
+	const targets: Target[] = [];
+	const r = (k: ServerKind, p: keyof Summary) => relay[k]?.latency[p] ?? Number.NaN;
+	if (relay.ours && relay["bare-do"]) {
+		targets.push(
+			target({
+				name: "relay p50",
+				figure: "ms, ours / bare-do",
+				ours: r("ours", "p50"),
+				reference: r("bare-do", "p50"),
+				referenceName: "bare-do",
+				op: "<=",
+				limit: 1.2,
+				nodeWs: relay["node-ws"] ? r("node-ws", "p50") : null,
+			}),
+			target({
+				name: "relay p99",
+				figure: "ms, ours / bare-do",
+				ours: r("ours", "p99"),
+				reference: r("bare-do", "p99"),
+				referenceName: "bare-do",
+				op: "<=",
+				limit: 1.5,
+				nodeWs: relay["node-ws"] ? r("node-ws", "p99") : null,
+			}),
+		);
+	}
+	const light = (k: ServerKind) => (results.relayLight[k] ? medianMeasured(results.relayLight[k] as Measured[]) : null);
+	const lo = light("ours");
+	const lb = light("bare-do");
+	if (lo && lb) {
+		// Not the targets' load: the same ratios with nobody queueing, for where the per-message cost goes.
+		const note = `${config.relayLight.pairs} chats × ${config.relay.ratePerPair}/s, informational`;
+		const ln = light("node-ws");
+		targets.push(
+			target({
+				name: "relay p50, light load",
+				figure: "ms, ours / bare-do",
+				ours: lo.latency.p50,
+				reference: lb.latency.p50,
+				referenceName: "bare-do",
+				op: "<=",
+				limit: 1.2,
+				nodeWs: ln?.latency.p50 ?? null,
+				note,
+			}),
+			target({
+				name: "relay p99, light load",
+				figure: "ms, ours / bare-do",
+				ours: lo.latency.p99,
+				reference: lb.latency.p99,
+				referenceName: "bare-do",
+				op: "<=",
+				limit: 1.5,
+				nodeWs: ln?.latency.p99 ?? null,
+				note,
+			}),
+		);
+	}
+	if (ladder.ours && ladder["bare-do"]) {
+		targets.push(
+			target({
+				name: "joins/s at match p99 ≤ 100 ms",
+				figure: "joins/s, ours / bare-do",
+				ours: ladder.ours.joinsPerSec,
+				reference: ladder["bare-do"].joinsPerSec,
+				referenceName: "bare-do",
+				op: ">=",
+				limit: 0.8,
+				nodeWs: ladder["node-ws"]?.joinsPerSec ?? null,
+			}),
+			target({
+				name: "new connections/s at p99 ≤ 100 ms",
+				figure: "connects/s, ours / bare-do",
+				ours: ladder.ours.connectsPerSec,
+				reference: ladder["bare-do"].connectsPerSec,
+				referenceName: "bare-do",
+				op: ">=",
+				limit: 0.8,
+				nodeWs: ladder["node-ws"]?.connectsPerSec ?? null,
+			}),
+		);
+	}
+	if (queue && results.queue) {
+		const w = results.queue.waiting;
+		targets.push(
+			target({
+				name: `match p50, ${w.large} vs ${w.small} waiting`,
+				figure: "ms, long / short queue",
+				ours: queue.large.latency.p50,
+				reference: queue.small.latency.p50,
+				referenceName: `${w.small} waiting`,
+				op: "<=",
+				limit: 1.2,
+			}),
+			target({
+				name: `match p99, ${w.large} vs ${w.small} waiting`,
+				figure: "ms, long / short queue",
+				ours: queue.large.latency.p99,
+				reference: queue.small.latency.p99,
+				referenceName: `${w.small} waiting`,
+				op: "<=",
+				limit: 1.2,
+			}),
+		);
+	}
+	const mem = results.memory.ours;
+	if (mem) {
+		targets.push(
+			target({
+				name: "memory per waiting user, awake",
+				figure: "KiB of runtime RSS",
+				ours: mem.kibPerUserAwake,
+				reference: null,
+				referenceName: "",
+				value: mem.kibPerUserAwake,
+				op: "<=",
+				limit: 10,
+				nodeWs: results.memory["node-ws"]?.kibPerUserAwake ?? null,
+				note: `bare-do ${results.memory["bare-do"]?.kibPerUserAwake ?? "n/a"}`,
+			}),
+			target({
+				name: "memory per waiting user, idle",
+				figure: `KiB after ${config.memory.hibernateWaitS} s without events`,
+				ours: mem.kibPerUserIdle,
+				reference: null,
+				referenceName: "",
+				value: mem.kibPerUserIdle,
+				op: "<=",
+				limit: 10,
+				nodeWs: results.memory["node-ws"]?.kibPerUserIdle ?? null,
+				note: `bare-do ${results.memory["bare-do"]?.kibPerUserIdle ?? "n/a"}`,
+			}),
+		);
+	}
+	return { rows, relay, ladder, queue, handover, targets };
+}
+
+function ladderTable(): string {
+	const out: string[][] = [];
+	for (const [kind, list] of Object.entries(results.ladder) as [ServerKind, LadderResult[]][]) {
+		list.forEach((l, i) => {
+			for (const s of l.steps) {
+				out.push([
+					`${kind} #${i + 1}`,
+					`${s.rate}/s${s.retried ? " (1st)" : ""}`,
+					`${s.connect.latency.p50} / ${s.connect.latency.p99}`,
+					String(s.connect.errors),
+					s.connect.pass ? "pass" : "MISS",
+					s.match ? `${s.match.latency.p50} / ${s.match.latency.p99}` : "-",
+					s.match ? String(s.match.errors) : "-",
+					s.match ? (s.match.pass ? "pass" : "MISS") : "-",
+					s.match ? `${s.match.serverCpuS}` : "-",
+					`${s.connect.loop.p99} / ${s.match?.loop.p99 ?? "-"}`,
+				]);
+			}
+		});
+	}
+	return plainTable(
+		[
+			"server #repeat",
+			"rate",
+			"connect p50/p99 ms",
+			"err",
+			"",
+			"match p50/p99 ms",
+			"err",
+			"",
+			"srv CPU s (joins)",
+			"loop p99 ms",
+		],
+		out,
+	);
+}
+
+const code = await main();
+clearTimeout(watchdog);
+const summary = summarize();
+const doc = {
+	machine: machine(),
+	config,
+	durationS: Math.round((Date.now() - startedAt) / 1000),
+	loopDelayLimitMs: LOOP_DELAY_LIMIT_MS,
+	harnessErrors,
+	warnings,
+	valid: summary.rows.every((r) => r.valid),
+	table: summary.rows,
+	targets: summary.targets,
+	sustained: summary.ladder,
+	memory: results.memory,
+	raw: results,
+};
+const human = [
+	"",
+	`Flamingo bench (${config.mode}), ${doc.machine.cores} cores (${doc.machine.cpu}), node ${doc.machine.node}, wrangler ${doc.machine.wrangler}, workerd ${doc.machine.workerd}; ${doc.durationS} s`,
+	"",
+	latencyTable(summary.rows),
+	"CPU s: utime+stime in the window; runtime/proxy: the runtime workerd and wrangler's proxy workerd (part of srv); other: busy CPU of",
+	"the machine not from the server or the generator (other processes, kernel); '(busy machine)': other > 1/4 core. Medians of repeats.",
+	"",
+	"Rate ladders (p50 / p99 ms per step; a step passes at p99 ≤ 100 ms with no error and a valid generator):",
+	ladderTable(),
+	"",
+	plainTable(
+		["server", "sustained joins/s", "sustained new connections/s", "per repeat (joins, connects)"],
+		(Object.entries(summary.ladder) as [ServerKind, NonNullable<(typeof summary.ladder)["ours"]>][]).map(([k, v]) => [
+			k,
+			String(v.joinsPerSec),
+			String(v.connectsPerSec),
+			v.perRepeat.map((p) => `${p.joins}, ${p.connects}`).join(" | "),
+		]),
+	),
+	"",
+	plainTable(
+		["memory", "sockets", "RSS before MiB", "after open", "after idle", "KiB/user awake", "KiB/user idle"],
+		(Object.entries(results.memory) as [ServerKind, MemoryResult][]).map(([k, m]) => [
+			k,
+			String(m.sockets),
+			(m.rssBeforeKiB / 1024).toFixed(0),
+			(m.rssAfterOpenKiB / 1024).toFixed(0),
+			(m.rssAfterIdleKiB / 1024).toFixed(0),
+			String(m.kibPerUserAwake),
+			String(m.kibPerUserIdle),
+		]),
+	),
+	"",
+	targetTable(summary.targets),
+	"",
+	doc.valid
+		? "generator: every window valid"
+		: `generator: some windows INVALID (event-loop delay p99 > ${LOOP_DELAY_LIMIT_MS} ms)`,
+	warnings.length > 0 ? `WARNINGS:\n${warnings.join("\n")}` : "",
+	harnessErrors.length > 0 ? `HARNESS ERRORS:\n${harnessErrors.join("\n")}` : "harness: ok",
+].join("\n");
+if (json && jsonPath) {
+	writeFileSync(jsonPath, `${JSON.stringify(doc, null, 2)}\n`);
+	console.log(human);
+	console.log(`\nJSON written to ${jsonPath}`);
+} else if (json) {
+	log(human);
+	console.log(JSON.stringify(doc, null, 2));
+} else {
+	console.log(human);
+}
+process.exit(code);
