@@ -56,7 +56,7 @@ const config = {
 	mode: quick ? "quick" : "full",
 	repeats,
 	relay: {
-		pairs: num("relay-pairs", quick ? 50 : 1000),
+		pairs: num("relay-pairs", quick ? 30 : 1000),
 		ratePerPair: num("relay-rate", 1),
 		warmupS: quick ? 1 : 5,
 		windowS: num("relay-window-s", quick ? 4 : 15),
@@ -71,11 +71,12 @@ const config = {
 		stepS: quick ? 1 : 1.5,
 		thresholdMs: 100,
 		drainMs: 3000,
+		retry: !quick,
 		seed,
 	},
 	queue: { small: quick ? 100 : 10, large: quick ? 1000 : 10_000, pairs: quick ? 20 : 200, repeats, direct: true },
 	handover: { pairs: quick ? 20 : 150, repeats, concurrency: 4 },
-	memory: { sockets: quick ? 300 : 5000, hibernateWaitS: quick ? 10 : 15, direct: true },
+	memory: { sockets: quick ? 300 : 5000, hibernateWaitS: quick ? 6 : 15, direct: true },
 	/** Variables for our server: no per-IP limits (one address), no heartbeat closes during long idle phases. */
 	oursVars: { PER_IP_LIMITS: "off", HEARTBEAT_TIMEOUT_MS: "600000" },
 	timeLimitS: quick ? 180 : 1200,

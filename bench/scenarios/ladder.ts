@@ -21,6 +21,8 @@ export interface LadderOptions {
 	thresholdMs: number;
 	drainMs: number;
 	seed: number;
+	/** Run a near miss once more (off in the quick smoke run, to keep it short). */
+	retry: boolean;
 }
 
 export interface LadderStep {
@@ -54,7 +56,7 @@ export async function ladderScenario(server: BenchServer, o: LadderOptions, log:
 		// and a figure passes the rate if either attempt passed.
 		// Only a near miss (p99 within 3× the threshold) is a possible spike worth a second try.
 		const near = (m: Measured & { pass: boolean }) => !m.pass && m.latency.p99 <= 3 * o.thresholdMs;
-		if ((connectAlive && near(step.connect)) || (matchAlive && step.match && near(step.match))) {
+		if (o.retry && ((connectAlive && near(step.connect)) || (matchAlive && step.match && near(step.match)))) {
 			steps.push({ ...step, retried: true });
 			log(
 				`  ${server.kind}: ${rate}/s missed (connect p99 ${step.connect.latency.p99}, match p99 ${step.match?.latency.p99 ?? "-"} ms); once more`,
