@@ -17,14 +17,6 @@ export interface DevServerOptions {
 	vars?: Record<string, string>;
 	/** How long the server may take to answer `GET /api/health` with 200. */
 	startTimeoutMs?: number;
-	/** Listen on this port (default: a free one). A restart passes the port it had. */
-	port?: number;
-	/**
-	 * Keep Durable Object state in this directory, which the caller owns: it
-	 * is not deleted on stop, so a server started again with it finds the
-	 * state (default: a fresh temporary directory, deleted on stop).
-	 */
-	persistTo?: string;
 }
 
 export interface DevServer {
@@ -103,10 +95,8 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-	const port = options.port ?? (await freePort());
-	const ownsPersistDir = options.persistTo === undefined;
-	const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "flamingo-e2e-")));
-	const removePersistDir = () => (ownsPersistDir ? rm(persistTo, { recursive: true, force: true }) : Promise.resolve());
+	const port = await freePort();
+	const persistTo = await mkdtemp(join(tmpdir(), "flamingo-e2e-"));
 	const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo];
 	for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 
@@ -132,7 +122,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 	child.stderr?.on("data", capture);
 	const pgid = child.pid;
 	if (pgid === undefined) {
-		await removePersistDir();
+		await rm(persistTo, { recursive: true, force: true });
 		throw new Error("could not spawn `npm run dev`");
 	}
 	running.add(pgid);
@@ -151,7 +141,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 			const hardDeadline = Date.now() + 5_000;
 			while (groupAlive(pgid) && Date.now() < hardDeadline) await delay(100);
 			running.delete(pgid);
-			await removePersistDir();
+			await rm(persistTo, { recursive: true, force: true });
 		})();
 		return stopping;
 	};
