@@ -43,6 +43,21 @@ export default defineConfig({
 				},
 			},
 			{
+				// Reliability against the real `npm run dev`: server restart mid-chat, a
+				// matchmaker storm, silent clients, FlamingoClient under network faults.
+				// After the other projects (groupOrder), so that the storm does not
+				// slow down their timing tests on a small machine.
+				test: {
+					name: "reliability",
+					include: ["test/reliability/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 120_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+					sequence: { groupOrder: 1 },
+				},
+			},
+			{
 				// wrangler.toml and the CI workflows, read as files.
 				test: { name: "config", include: ["test/config/**/*.test.ts"], environment: "node" },
 			},

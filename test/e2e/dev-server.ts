@@ -17,6 +17,14 @@ export interface DevServerOptions {
 	vars?: Record<string, string>;
 	/** How long the server may take to answer `GET /api/health` with 200. */
 	startTimeoutMs?: number;
+	/** Listen on this port (default: a free one). A restart passes the port it had. */
+	port?: number;
+	/**
+	 * Keep Durable Object state in this directory, which the caller owns: it
+	 * is not deleted on stop, so a server started again with it finds the
+	 * state (default: a fresh temporary directory, deleted on stop).
+	 */
+	persistTo?: string;
 }
 
 export interface DevServer {
@@ -95,8 +103,10 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-	const port = await freePort();
-	const persistTo = await mkdtemp(join(tmpdir(), "flamingo-e2e-"));
+	const port = options.port ?? (await freePort());
+	const ownsPersistDir = options.persistTo === undefined;
+	const persistTo = options.persistTo ?? (await mkdtemp(join(tmpdir(), "flamingo-e2e-")));
+	const removePersistDir = () => (ownsPersistDir ? rm(persistTo, { recursive: true, force: true }) : Promise.resolve());
 	const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo];
 	for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 
@@ -122,7 +132,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 	child.stderr?.on("data", capture);
 	const pgid = child.pid;
 	if (pgid === undefined) {
-		await rm(persistTo, { recursive: true, force: true });
+		await removePersistDir();
 		throw new Error("could not spawn `npm run dev`");
 	}
 	running.add(pgid);
@@ -141,7 +151,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 			const hardDeadline = Date.now() + 5_000;
 			while (groupAlive(pgid) && Date.now() < hardDeadline) await delay(100);
 			running.delete(pgid);
-			await rm(persistTo, { recursive: true, force: true });
+			await removePersistDir();
 		})();
 		return stopping;
 	};

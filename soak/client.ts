@@ -1,0 +1,403 @@
+// One simulated user of the soak: a FlamingoClient (the same code the browser
+// app runs) talking through its own FaultProxy, with in-memory storages
+// standing in for localStorage and sessionStorage. It records what the
+// checker needs, from the client's raw events (so a duplicate the server
+// sends is seen even though the transcript would drop it), and it plays the
+// user: looks for a stranger, sends messages, presses Next when a chat ends.
+import type { FlamingoClient, KeyValueStorage, Preferences, Snapshot } from "../src/client/flamingo-client.ts";
+import type { AckRecord, ChatPresence, ClientLog, DeliveryRecord, SendRecord } from "./checker.ts";
+import type { FaultKind } from "./fault.ts";
+import type { FaultProxy } from "./proxy.ts";
+
+export type FlamingoClientClass = typeof FlamingoClient;
+
+export class MemoryStorage implements KeyValueStorage {
+	private readonly map = new Map<string, string>();
+	getItem(key: string): string | null {
+		return this.map.get(key) ?? null;
+	}
+	setItem(key: string, value: string): void {
+		this.map.set(key, value);
+	}
+	removeItem(key: string): void {
+		this.map.delete(key);
+	}
+}
+
+/** A WebSocket the client opened, with when it opened and closed. */
+interface SocketRecord {
+	readonly ws: WebSocket;
+	/** Unique per client. */
+	readonly id: number;
+	readonly chat: boolean;
+	/** The `after=N` of a chat socket's URL. */
+	readonly after: number | null;
+	closedAt: number | null;
+}
+
+interface ChatRecord {
+	endedSeen: boolean;
+	/** The reason of the chat_ended read for it, if one was. */
+	endReason: string | null;
+	presentAtEnd: boolean;
+	joins: { at: number; socket: SocketRecord | null }[];
+}
+
+export interface SoakClientOptions {
+	FlamingoClient: FlamingoClientClass;
+	proxy: FaultProxy;
+	prefs: Preferences;
+	pingIntervalMs: number;
+	/** Called for every ack and raw delivery, for the drain's bookkeeping. */
+	onAck?: (chatId: string, sender: string, messageId: number) => void;
+	onDelivery?: (chatId: string, recipient: string, messageId: number) => void;
+}
+
+/** A join counts as "settled" when its connection then stayed up, unstalled, this long. */
+export const SETTLE_MS = 5_000;
+/** Events kept per client for the report. */
+const TRACE_LENGTH = 800;
+
+export class SoakClient {
+	readonly name: string;
+	readonly sends: SendRecord[] = [];
+	readonly acks: AckRecord[] = [];
+	readonly deliveries: DeliveryRecord[] = [];
+	readonly faults: { kind: FaultKind; at: number; durationMs?: number }[] = [];
+	readonly counters = { reloads: 0, sockets: 0, chatsJoined: 0, chatEnds: 0, errors: 0 };
+	readonly endReasons = new Map<string, number>();
+	readonly errorCodes = new Map<string, number>();
+	/** ms from send() to the first ack, per acked message (faults included). */
+	readonly ackLatencies: number[] = [];
+	private readonly sentAt = new Map<string, number>();
+	/** The last events of this client (sockets, frames, faults, phases), for a report. */
+	readonly trace: string[] = [];
+	private readonly chats = new Map<string, ChatRecord>();
+	private readonly sockets: SocketRecord[] = [];
+	private socketSeq = 0;
+	/** The socket whose frame the client is handling right now. */
+	private reading: SocketRecord | null = null;
+	private readonly local = new MemoryStorage();
+	private readonly session = new MemoryStorage();
+	private readonly options: SoakClientOptions;
+	private client: FlamingoClient;
+	private seq = 0;
+	/** The user acts (sends, presses Next, comes back) only while running. */
+	private running = false;
+	private frozen = false;
+	private awayTimer: NodeJS.Timeout | null = null;
+	private nextTimer: NodeJS.Timeout | null = null;
+
+	constructor(name: string, options: SoakClientOptions) {
+		this.name = name;
+		this.options = options;
+		this.client = this.makeClient();
+	}
+
+	get snapshot(): Snapshot {
+		return this.client.snapshot;
+	}
+
+	get away(): boolean {
+		return this.awayTimer !== null;
+	}
+
+	/** Messages of ours not acked yet. */
+	get unacked(): number {
+		return (this.client.snapshot.transcript?.messages ?? []).filter((m) => m.mine && m.state === "sending").length;
+	}
+
+	// ---- the user -----------------------------------------------------------------
+
+	start(): void {
+		this.running = true;
+		this.client.start(this.options.prefs);
+	}
+
+	/** Sends one message if the client is in a chat; returns whether it took it. */
+	send(): boolean {
+		if (!this.running || this.away) return false;
+		const chatId = this.client.snapshot.transcript?.chatId;
+		if (!chatId) return false;
+		const content = `${this.name}#${++this.seq}`;
+		const key = this.client.send(content);
+		if (key === null) return false;
+		this.sends.push({ chatId, content, clientMsgId: key });
+		this.sentAt.set(key, Date.now());
+		return true;
+	}
+
+	/**
+	 * Keeps the user moving, called about once a second: back to the queue
+	 * after a chat ends, or after a reload that found no chat.
+	 */
+	tick(): void {
+		if (!this.running || this.away || this.frozen) return;
+		const { phase, connected } = this.client.snapshot;
+		// Idle and connected: the lobby said `ready` without a chat (after a reload).
+		if (phase === "idle" && connected) this.client.start(this.options.prefs);
+		else if (phase === "ended" && this.nextTimer === null) {
+			// Next stranger (start, not next(): a reloaded client does not know the preferences).
+			this.nextTimer = setTimeout(
+				() => {
+					this.nextTimer = null;
+					if (this.running && !this.away && this.client.snapshot.phase === "ended") {
+						this.client.start(this.options.prefs);
+					}
+				},
+				200 + Math.random() * 800,
+			);
+		}
+	}
+
+	/** Applies a fault; returns whether it did anything (not while away, not Next outside a chat). */
+	fault(kind: FaultKind, at: number, durationMs?: number): boolean {
+		if (!this.running || this.frozen) return false;
+		if (this.away && kind !== "blackhole") return false;
+		if (kind === "next" && this.client.snapshot.phase !== "chatting") return false;
+		this.faults.push({ kind, at, ...(durationMs === undefined ? {} : { durationMs }) });
+		this.note(`fault ${kind}${durationMs === undefined ? "" : ` ${durationMs} ms`}`);
+		switch (kind) {
+			case "terminate":
+				this.options.proxy.terminate();
+				break;
+			case "close": {
+				const open = this.sockets.findLast((s) => s.ws.readyState === WebSocket.OPEN);
+				open?.ws.close(1000);
+				break;
+			}
+			case "reload":
+				this.reload();
+				break;
+			case "blackhole":
+				this.options.proxy.blackhole(durationMs ?? 10_000);
+				break;
+			case "away":
+				this.client.close();
+				this.awayTimer = setTimeout(() => this.comeBack(), durationMs ?? 40_000);
+				break;
+			case "next":
+				this.client.next();
+				break;
+		}
+		return true;
+	}
+
+	/** The faults are over (the drain): a blackhole ends now, an absent user comes back. */
+	endFaults(): void {
+		this.options.proxy.release();
+		if (this.away) this.comeBack();
+	}
+
+	/**
+	 * Whether the client is where it should be after the drain: in a chat,
+	 * connected, with every message acked; or connected and waiting.
+	 */
+	get settled(): boolean {
+		const s = this.client.snapshot;
+		if (this.away) return false;
+		if (s.phase === "chatting") return s.connected && this.unacked === 0;
+		if (s.phase === "waiting") return s.connected;
+		return false;
+	}
+
+	/** Records who is in which chat right now, then stops recording and closes the client. */
+	freeze(now: number): void {
+		if (this.frozen) return;
+		const s = this.client.snapshot;
+		if (s.phase === "chatting" && s.connected && s.transcript) this.chat(s.transcript.chatId).presentAtEnd = true;
+		this.frozen = true;
+		this.running = false;
+		this.freezeAt = now;
+		if (this.awayTimer !== null) clearTimeout(this.awayTimer);
+		if (this.nextTimer !== null) clearTimeout(this.nextTimer);
+		this.awayTimer = null;
+		this.nextTimer = null;
+		this.client.close();
+	}
+
+	private freezeAt = 0;
+
+	/** What the checker reads. */
+	log(): ClientLog {
+		const blackholes = this.faults.filter((f) => f.kind === "blackhole").map((f) => f.at);
+		const chats: ChatPresence[] = [];
+		for (const [chatId, c] of this.chats) {
+			const settledJoins = c.joins
+				.filter((j) => {
+					const closed = j.socket?.closedAt ?? this.freezeAt;
+					const stalled = blackholes.find((b) => b >= j.at && b < j.at + SETTLE_MS);
+					const until = Math.min(closed, stalled ?? Number.POSITIVE_INFINITY);
+					return j.socket !== null && until - j.at >= SETTLE_MS;
+				})
+				.map((j) => j.at);
+			chats.push({
+				chatId,
+				presentAtEnd: c.endedSeen || c.presentAtEnd,
+				settledJoins,
+				...(c.endReason ? { endReason: c.endReason } : {}),
+			});
+		}
+		return { name: this.name, sends: this.sends, acks: this.acks, deliveries: this.deliveries, chats };
+	}
+
+	// ---- plumbing -----------------------------------------------------------------
+
+	private note(event: string): void {
+		if (this.frozen) return;
+		this.trace.push(`${new Date().toISOString().slice(11, 23)} ${event}`);
+		if (this.trace.length > TRACE_LENGTH) this.trace.splice(0, this.trace.length - TRACE_LENGTH);
+	}
+
+	private reload(): void {
+		const phase = this.client.snapshot.phase;
+		this.note("reload");
+		this.client.close();
+		this.counters.reloads++;
+		this.client = this.makeClient();
+		// A reloaded page shows the start screen; a live chat comes back through ready.chat.
+		if (phase === "chatting" || phase === "joining") this.client.connect();
+		else this.client.start(this.options.prefs);
+	}
+
+	private comeBack(): void {
+		if (this.awayTimer !== null) clearTimeout(this.awayTimer);
+		this.awayTimer = null;
+		if (this.frozen) return;
+		this.counters.reloads++;
+		this.note("back");
+		this.client = this.makeClient();
+		this.client.connect();
+	}
+
+	private chat(chatId: string): ChatRecord {
+		let c = this.chats.get(chatId);
+		if (!c) {
+			c = { endedSeen: false, endReason: null, presentAtEnd: false, joins: [] };
+			this.chats.set(chatId, c);
+		}
+		return c;
+	}
+
+	private makeClient(): FlamingoClient {
+		const self = this;
+		const proxyPort = this.options.proxy.port;
+		// Node's WebSocket, recorded (so a fault can close the open one) and
+		// always through this client's proxy.
+		const Recording = class extends WebSocket {
+			constructor(url: string | URL, protocols?: string | string[]) {
+				const u = new URL(url);
+				u.host = `127.0.0.1:${proxyPort}`;
+				super(u, protocols);
+				const afterParam = u.searchParams.get("after");
+				const record: SocketRecord = {
+					ws: this,
+					id: ++self.socketSeq,
+					chat: u.pathname.startsWith("/ws/chat/"),
+					after: afterParam === null || afterParam === "" ? null : Number(afterParam),
+					closedAt: null,
+				};
+				self.sockets.push(record);
+				if (self.sockets.length > 8) self.sockets.splice(0, self.sockets.length - 8);
+				self.counters.sockets++;
+				const kind = record.chat ? "chat" : "lobby";
+				const after = u.searchParams.get("after");
+				self.note(
+					`${kind} socket opening${record.chat ? ` [${u.pathname.slice(9, 15)}]` : ""}${after ? ` after=${after}` : ""}`,
+				);
+				this.addEventListener("open", () => self.note(`${kind} socket open`));
+				this.addEventListener("close", (e) => {
+					record.closedAt = Date.now();
+					self.note(`${kind} socket closed ${e.code} ${JSON.stringify(e.reason)}`);
+				});
+				this.addEventListener("message", (e) => {
+					// Registered before partysocket's listener: the client's handlers run next, for this socket.
+					self.reading = record;
+					const text = String(e.data);
+					const type = /"type":"([a-z_]+)"/.exec(text)?.[1] ?? "?";
+					if (type === "pong") return;
+					const detail =
+						type === "message_received" || type === "message_sent"
+							? (/"message_id":(\d+)/.exec(text)?.[1] ?? "")
+							: type === "chat_ended" || type === "error"
+								? text.slice(0, 160)
+								: type === "partner_status"
+									? text.slice(-20)
+									: "";
+					const chat = /"chat_id":"([0-9a-f]{6})/.exec(text)?.[1] ?? "";
+					self.note(`${kind} < ${type} ${detail}${chat ? ` [${chat}]` : ""}`);
+				});
+			}
+		};
+		const client = new this.options.FlamingoClient({
+			baseUrl: `http://127.0.0.1:${proxyPort}`,
+			storage: this.local,
+			sessionStorage: this.session,
+			WebSocket: Recording,
+			pingIntervalMs: this.options.pingIntervalMs,
+			minReconnectDelayMs: 500,
+			maxReconnectDelayMs: 10_000,
+		});
+		client.on("message_received", (p) => {
+			if (this.frozen || client !== this.client) return;
+			const conn = this.reading;
+			this.deliveries.push({
+				chatId: p.chat_id,
+				messageId: p.message_id,
+				content: p.content,
+				conn: conn?.id ?? 0,
+				after: conn?.after ?? null,
+			});
+			this.options.onDelivery?.(p.chat_id, this.name, p.message_id);
+		});
+		client.on("message_sent", (p) => {
+			if (this.frozen || client !== this.client || p.client_msg_id === undefined) return;
+			const now = Date.now();
+			this.acks.push({ chatId: p.chat_id, messageId: p.message_id, clientMsgId: p.client_msg_id, at: now });
+			const sentAt = this.sentAt.get(p.client_msg_id);
+			if (sentAt !== undefined) {
+				this.sentAt.delete(p.client_msg_id);
+				this.ackLatencies.push(now - sentAt);
+			}
+			this.options.onAck?.(p.chat_id, this.name, p.message_id);
+		});
+		client.on("match_found", (p) => {
+			if (!this.frozen) this.chat(p.chat_id);
+		});
+		client.on("ready", (p) => {
+			if (!this.frozen && p.chat) this.chat(p.chat.chat_id);
+		});
+		client.on("chat_joined", (p) => {
+			if (this.frozen || client !== this.client) return;
+			this.counters.chatsJoined++;
+			const socket = this.sockets.findLast((s) => s.chat) ?? null;
+			this.chat(p.chat_id).joins.push({ at: Date.now(), socket });
+		});
+		client.on("chat_ended", (p) => {
+			if (this.frozen || client !== this.client) return;
+			this.counters.chatEnds++;
+			const c = this.chat(p.chat_id);
+			c.endedSeen = true;
+			c.endReason = p.reason;
+			this.endReasons.set(p.reason, (this.endReasons.get(p.reason) ?? 0) + 1);
+		});
+		client.on("error", (p) => {
+			this.counters.errors++;
+			this.errorCodes.set(p.code, (this.errorCodes.get(p.code) ?? 0) + 1);
+			this.note(`error ${p.code} ${p.request_type ?? ""}`);
+		});
+		// Ends only the client can tell (the chat was over when it came back, another tab).
+		let lastPhase = client.snapshot.phase;
+		client.subscribe((s) => {
+			if (s.phase !== lastPhase && client === this.client)
+				this.note(`phase ${lastPhase} -> ${s.phase} ${s.endReason ?? ""}`);
+			if (s.phase === "ended" && lastPhase !== "ended" && client === this.client && !this.frozen) {
+				if (s.endReason === "ended_while_away" || s.endReason === "replaced") {
+					this.endReasons.set(s.endReason, (this.endReasons.get(s.endReason) ?? 0) + 1);
+				}
+			}
+			lastPhase = s.phase;
+		});
+		return client;
+	}
+}

@@ -1,0 +1,456 @@
+// npm run soak [-- --quick] [--pairs N] [--seconds T] [--rate R] [--json] [--seed S]
+//               [--fault-scale X] [--short-heartbeat | --real-heartbeat] [--restart-at S] [--trace …]
+//
+// N pairs of FlamingoClients chat for T seconds against the real `npm run dev`
+// (PER_IP_LIMITS off), each sending about one message a second (Poisson),
+// while faults hit them through per-client TCP proxies (soak/fault.ts for the
+// rates). Then sending stops, blackholes end, absent users return, and the run
+// drains (bounded) until every client is settled. The checker
+// (soak/checker.ts) then proves, per chat and direction, that every acked
+// message was delivered exactly once, in message_id order, and that nothing
+// crossed into another chat. The last line is the counts; the exit status is
+// non-zero if any of lost, duplicated, reordered, leaked, mismatched or stuck
+// is not zero, or if nothing was acked at all.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import type { Gender } from "../src/protocol/schemas.ts";
+import { type DevServer, freePort, startDevServer } from "../test/e2e/dev-server.ts";
+import { check, summaryLine, type Verdict } from "./checker.ts";
+import { SoakClient } from "./client.ts";
+import { DEFAULT_RATES, exponentialGap, type FaultKind, faultSchedule, seeded, uniform } from "./fault.ts";
+import { loadFlamingoClient } from "./load-client.ts";
+import { FaultProxy } from "./proxy.ts";
+
+const { values: flags } = parseArgs({
+	options: {
+		quick: { type: "boolean", default: false },
+		pairs: { type: "string" },
+		seconds: { type: "string" },
+		"restart-at": { type: "string" },
+		rate: { type: "string" },
+		json: { type: "boolean", default: false },
+		seed: { type: "string" },
+		"fault-scale": { type: "string" },
+		"short-heartbeat": { type: "boolean", default: false },
+		"real-heartbeat": { type: "boolean", default: false },
+		trace: { type: "string" },
+	},
+	strict: true,
+});
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+	if (text === undefined) return fallback;
+	const n = Number(text);
+	if (!Number.isFinite(n) || n <= 0) {
+		console.error(`--${name} must be a positive number, not ${JSON.stringify(text)}`);
+		process.exit(2);
+	}
+	return n;
+}
+
+const PAIRS = Math.round(positive("pairs", flags.pairs, flags.quick ? 50 : 500));
+const SECONDS = positive("seconds", flags.seconds, flags.quick ? 45 : 600);
+const SEED = Math.round(positive("seed", flags.seed, 1 + Math.floor(Math.random() * 2 ** 31)));
+const FAULT_SCALE = positive("fault-scale", flags["fault-scale"], 1);
+/** Stop and start the dev server (same port, same state) this many seconds into the run (a deploy). */
+const RESTART_AT = flags["restart-at"] === undefined ? null : positive("restart-at", flags["restart-at"], 1);
+/**
+ * The quick run shortens the server's heartbeat (and the clients' pings) so
+ * that a blackhole of 5–30 s is noticed by the server within the run; the
+ * grace period stays the protocol's 30 s. The full run keeps every default.
+ */
+const SHORT_HEARTBEAT = flags["short-heartbeat"] || (flags.quick && !flags["real-heartbeat"]);
+const HEARTBEAT = SHORT_HEARTBEAT
+	? { timeoutMs: 8_000, sweepMs: 2_000, pingMs: 3_000 }
+	: { timeoutMs: 40_000, sweepMs: 20_000, pingMs: 25_000 };
+/** Messages per second per client while chatting (Poisson). */
+const MESSAGES_PER_SEC = positive("rate", flags.rate, 1);
+/** Clients start spread over this long, so the first matches are not one burst. */
+const RAMP_MS = Math.min(10_000, (SECONDS * 1000) / 5);
+/** Long enough for a partner gone past the 30 s grace to be dropped, and the backoff to reconnect. */
+const DRAIN_MAX_MS = 90_000;
+/** Beyond these the generator itself is the bottleneck and the run's figures are suspect. */
+const GENERATOR_LIMITS = { eventLoopP99Ms: 100, cpuShareOfOneCore: 0.8 };
+/** Share of clients that read slowly for the whole run. */
+const SLOW_READERS = 0.04;
+
+const human = flags.json ? console.error : console.log;
+const random = seeded(SEED);
+const startedAt = Date.now();
+const since = () => ((Date.now() - startedAt) / 1000).toFixed(1);
+
+// ---- machine load -----------------------------------------------------------------
+
+/** Busy share of all cores since the last call, from /proc/stat (Linux). */
+function cpuSampler(): () => number | null {
+	const read = (): { busy: number; total: number } | null => {
+		try {
+			const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+			const n = line.trim().split(/\s+/).slice(1).map(Number);
+			const idle = (n[3] ?? 0) + (n[4] ?? 0);
+			const total = n.reduce((a, b) => a + b, 0);
+			return { busy: total - idle, total };
+		} catch {
+			return null;
+		}
+	};
+	let last = read();
+	return () => {
+		const now = read();
+		if (!now || !last || now.total === last.total) return null;
+		const share = (now.busy - last.busy) / (now.total - last.total);
+		last = now;
+		return share;
+	};
+}
+
+// ---- the run ----------------------------------------------------------------------
+
+interface Ledger {
+	/** chat → message id → sender, for everything acked. */
+	acked: Map<string, Map<number, string>>;
+	/** chat → recipient → ids delivered. */
+	delivered: Map<string, Map<string, Set<number>>>;
+}
+
+/** Acked messages of the partner not yet delivered to `client` in the chat it is in now. */
+function pendingFor(client: SoakClient, ledger: Ledger): number {
+	const chatId = client.snapshot.transcript?.chatId;
+	if (!chatId) return 0;
+	const got = ledger.delivered.get(chatId)?.get(client.name);
+	let pending = 0;
+	for (const [id, sender] of ledger.acked.get(chatId) ?? []) {
+		if (sender !== client.name && !got?.has(id)) pending++;
+	}
+	return pending;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function main(): Promise<number> {
+	const clients = PAIRS * 2;
+	human(
+		`soak: ${PAIRS} pairs (${clients} clients) for ${SECONDS} s at ${MESSAGES_PER_SEC} msg/s each, seed ${SEED}, ` +
+			`fault scale ${FAULT_SCALE}, heartbeat ${HEARTBEAT.timeoutMs}/${HEARTBEAT.sweepMs} ms ` +
+			`(client ping every ${HEARTBEAT.pingMs} ms), grace 30 s; ${cpus().length} cores`,
+	);
+	const FlamingoClient = await loadFlamingoClient();
+	const vars: Record<string, string> = { PER_IP_LIMITS: "off" };
+	if (SHORT_HEARTBEAT) {
+		vars.HEARTBEAT_TIMEOUT_MS = String(HEARTBEAT.timeoutMs);
+		vars.SWEEP_MS = String(HEARTBEAT.sweepMs);
+	}
+	let server: DevServer | null = null;
+	let persistTo: string | null = null;
+	const proxies: FaultProxy[] = [];
+	const soakers: SoakClient[] = [];
+	const timers = new Set<NodeJS.Timeout>();
+	const later = (ms: number, fn: () => void) => {
+		const t = setTimeout(() => {
+			timers.delete(t);
+			fn();
+		}, ms);
+		timers.add(t);
+	};
+	const cleanup = async () => {
+		for (const t of timers) clearTimeout(t);
+		timers.clear();
+		for (const s of soakers) s.freeze(Date.now());
+		await Promise.all(proxies.map((p) => p.close()));
+		await server?.stop();
+		if (persistTo) await rm(persistTo, { recursive: true, force: true });
+	};
+	const onSignal = () => {
+		void cleanup().finally(() => process.exit(130));
+	};
+	process.once("SIGINT", onSignal);
+	process.once("SIGTERM", onSignal);
+
+	try {
+		// The run owns the port and the state directory, so that a restart finds both again.
+		const port = await freePort();
+		persistTo = await mkdtemp(join(tmpdir(), "flamingo-soak-"));
+		server = await startDevServer({ vars, port, persistTo });
+		human(`[${since()} s] dev server on ${server.baseUrl}`);
+
+		const ledger: Ledger = { acked: new Map(), delivered: new Map() };
+		const onAck = (chatId: string, sender: string, id: number) => {
+			const m = ledger.acked.get(chatId) ?? new Map<number, string>();
+			ledger.acked.set(chatId, m);
+			m.set(id, sender);
+		};
+		const onDelivery = (chatId: string, recipient: string, id: number) => {
+			const m = ledger.delivered.get(chatId) ?? new Map<string, Set<number>>();
+			ledger.delivered.set(chatId, m);
+			const s = m.get(recipient) ?? new Set<number>();
+			m.set(recipient, s);
+			s.add(id);
+		};
+
+		const genders: Gender[] = ["male", "female", "other"];
+		const faultCounts = new Map<FaultKind, number>();
+		let slowReaders = 0;
+		for (let i = 0; i < clients; i++) {
+			const proxy = await FaultProxy.listen(server.port);
+			proxies.push(proxy);
+			if (random() < SLOW_READERS || (i === 1 && slowReaders === 0)) {
+				proxy.slow = { latencyMs: Math.round(uniform(random, 300, 1_500)), bytesPerSec: 2_000 };
+				slowReaders++;
+			}
+			const gender = genders[Math.floor(random() * genders.length)] as Gender;
+			soakers.push(
+				new SoakClient(`c${i}`, {
+					FlamingoClient,
+					proxy,
+					prefs: { gender, preference: "any" },
+					pingIntervalMs: HEARTBEAT.pingMs,
+					onAck,
+					onDelivery,
+				}),
+			);
+		}
+
+		const runMs = SECONDS * 1000;
+		const loop = monitorEventLoopDelay({ resolution: 10 });
+		const cpu = cpuSampler();
+		const cpuBefore = process.cpuUsage();
+		loop.enable();
+		const runStart = Date.now();
+		let sending = true;
+		let sent = 0;
+
+		for (const [i, soaker] of soakers.entries()) {
+			const startAt = Math.round((RAMP_MS * i) / clients);
+			later(startAt, () => soaker.start());
+			// Messages: a Poisson process per client, from its start until the end of the run.
+			const sendRate = MESSAGES_PER_SEC / 1000;
+			const scheduleSend = (after: number) => {
+				const gap = exponentialGap(random, sendRate);
+				if (after + gap >= runMs) return;
+				later(after + gap - (Date.now() - runStart), () => {
+					if (!sending) return;
+					if (soaker.send()) sent++;
+					scheduleSend(Date.now() - runStart);
+				});
+			};
+			scheduleSend(startAt);
+			for (const fault of faultSchedule(random, DEFAULT_RATES, runMs - startAt, FAULT_SCALE)) {
+				later(startAt + fault.at, () => {
+					if (!sending || !soaker.fault(fault.kind, Date.now(), fault.durationMs)) return;
+					faultCounts.set(fault.kind, (faultCounts.get(fault.kind) ?? 0) + 1);
+				});
+			}
+		}
+		const ticker = setInterval(() => {
+			for (const s of soakers) s.tick();
+		}, 1_000);
+
+		// Progress, about every 15 s.
+		const progress = setInterval(() => {
+			const chatting = soakers.filter((s) => s.snapshot.phase === "chatting").length;
+			const acked = soakers.reduce((n, s) => n + s.acks.length, 0);
+			human(`[${since()} s] sent ${sent}, acks ${acked}, chatting ${chatting}/${clients}`);
+		}, 15_000);
+
+		let restart: { at: number; downMs: number } | null = null;
+		if (RESTART_AT !== null && RESTART_AT * 1000 < runMs) {
+			await sleep(RESTART_AT * 1000);
+			const stoppedAt = Date.now();
+			human(`[${since()} s] restarting the dev server (same port, same state)`);
+			await server.stop();
+			server = await startDevServer({ vars, port, persistTo });
+			restart = { at: RESTART_AT, downMs: Date.now() - stoppedAt };
+			human(`[${since()} s] dev server back after ${restart.downMs} ms`);
+			await sleep(Math.max(0, runStart + runMs - Date.now()));
+		} else await sleep(runMs);
+		sending = false;
+		const runCpu = process.cpuUsage(cpuBefore);
+		const machineBusy = cpu();
+		loop.disable();
+		const runEnd = Date.now();
+		for (const t of timers) clearTimeout(t);
+		timers.clear();
+
+		// Drain: no new messages or faults; blackholes end, absent users come back.
+		for (const s of soakers) s.endFaults();
+		const drainStart = Date.now();
+		let settledFor = 0;
+		for (;;) {
+			await sleep(500);
+			const unsettled = soakers.filter((s) => !s.settled).length;
+			const pending = soakers.reduce(
+				(n, s) => n + (s.snapshot.phase === "chatting" && s.snapshot.connected ? pendingFor(s, ledger) : 0),
+				0,
+			);
+			settledFor = unsettled === 0 && pending === 0 ? settledFor + 1 : 0;
+			if (settledFor >= 2 || Date.now() - drainStart > DRAIN_MAX_MS) break;
+		}
+		clearInterval(ticker);
+		clearInterval(progress);
+		const drainMs = Date.now() - drainStart;
+		const stuck = soakers.filter((s) => !s.settled);
+		const stuckStates = stuck.map((s) => ({ client: s.name, snapshot: brief(s) }));
+		const undrained = soakers.reduce(
+			(n, s) => n + (s.snapshot.phase === "chatting" && s.snapshot.connected ? pendingFor(s, ledger) : 0),
+			0,
+		);
+		const freezeAt = Date.now();
+		for (const s of soakers) s.freeze(freezeAt);
+
+		const verdict = check(soakers.map((s) => s.log()));
+		const reloads = server.reloads();
+
+		// ---- report -----------------------------------------------------------------
+		const endReasons = new Map<string, number>();
+		const counters = { reloads: 0, sockets: 0, chatsJoined: 0, chatEnds: 0, errors: 0 };
+		const errorCodes = new Map<string, number>();
+		for (const s of soakers) {
+			for (const [r, n] of s.endReasons) endReasons.set(r, (endReasons.get(r) ?? 0) + n);
+			for (const [c, n] of s.errorCodes) errorCodes.set(c, (errorCodes.get(c) ?? 0) + n);
+			for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] += s.counters[k];
+		}
+		const ms = (ns: number) => Math.round(ns / 1e6);
+		const latencies = soakers.flatMap((s) => s.ackLatencies).sort((a, b) => a - b);
+		const pct = (p: number) =>
+			latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
+		const generator = {
+			eventLoopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
+			nodeCpuShareOfOneCore: Number(((runCpu.user + runCpu.system) / 1000 / (runEnd - runStart)).toFixed(2)),
+			machineCpuBusy: machineBusy === null ? null : Number(machineBusy.toFixed(2)),
+			loadavg1: Number((loadavg()[0] ?? 0).toFixed(2)),
+			messagesSent: sent,
+			messagesPerSec: Number((sent / ((runEnd - runStart) / 1000)).toFixed(1)),
+			/** send() to ack, faults included: the server kept up if the median stays small. */
+			ackMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies.at(-1) ?? null },
+		};
+		const overloaded =
+			generator.eventLoopDelayMs.p99 > GENERATOR_LIMITS.eventLoopP99Ms ||
+			generator.nodeCpuShareOfOneCore > GENERATOR_LIMITS.cpuShareOfOneCore;
+		// Traces of the clients involved in a problem (or named by --trace), written to a file.
+		const traced = (flags.trace ?? "").split(",");
+		const traces = Object.fromEntries<string[]>(
+			soakers
+				.filter(
+					(s) =>
+						stuck.includes(s) ||
+						verdict.problems.some((p) => p.to === s.name || p.from === s.name) ||
+						traced.includes(s.name) ||
+						traced.some((t) => s.endReasons.has(t) || s.errorCodes.has(t)),
+				)
+				.slice(0, 40)
+				.map((s) => [s.name, s.trace]),
+		);
+		const report = {
+			config: {
+				pairs: PAIRS,
+				clients,
+				seconds: SECONDS,
+				messagesPerSecPerClient: MESSAGES_PER_SEC,
+				seed: SEED,
+				faultScale: FAULT_SCALE,
+				faultRatesPerClientMinute: DEFAULT_RATES,
+				slowReaders,
+				heartbeat: HEARTBEAT,
+				graceMs: 30_000,
+			},
+			faults: Object.fromEntries(faultCounts),
+			endReasons: Object.fromEntries(endReasons),
+			errorCodes: Object.fromEntries(errorCodes),
+			counters,
+			generator,
+			drainMs,
+			stuck: stuckStates,
+			/** Acked messages still on their way to a connected recipient when the drain ended. */
+			undrained,
+			devServerReloads: reloads,
+			restart,
+			generatorOverloaded: overloaded,
+			totalMs: Date.now() - startedAt,
+			verdict: { ...verdict, badDirections: verdict.badDirections.slice(0, 20) },
+		};
+		printHuman(report, verdict, traces);
+		if (flags.json) console.log(JSON.stringify(report, null, 2));
+		if (overloaded) {
+			human(
+				`WARNING: the generator was overloaded (event-loop p99 > ${GENERATOR_LIMITS.eventLoopP99Ms} ms or ` +
+					`CPU > ${GENERATOR_LIMITS.cpuShareOfOneCore} of a core): late acks and deliveries may be the generator's`,
+			);
+		}
+		const failed = !verdict.ok || stuck.length > 0 || verdict.totals.acked === 0;
+		human(`${summaryLine(verdict.totals)} stuck=${stuck.length} undrained=${undrained}`);
+		return failed ? 1 : 0;
+	} finally {
+		process.off("SIGINT", onSignal);
+		process.off("SIGTERM", onSignal);
+		await cleanup();
+	}
+}
+
+function brief(s: SoakClient) {
+	const snap = s.snapshot;
+	return {
+		phase: snap.phase,
+		connected: snap.connected,
+		partnerOnline: snap.partnerOnline,
+		unacked: s.unacked,
+		endReason: snap.endReason,
+		error: snap.error,
+		away: s.away,
+		chatId: snap.transcript?.chatId ?? null,
+	};
+}
+
+function printHuman(
+	report: {
+		faults: Record<string, number>;
+		endReasons: Record<string, number>;
+		errorCodes: Record<string, number>;
+		counters: Record<string, number>;
+		generator: Record<string, unknown>;
+		drainMs: number;
+		stuck: { client: string; snapshot: unknown }[];
+		devServerReloads: number;
+		totalMs: number;
+		config: { slowReaders: number };
+	},
+	verdict: Verdict,
+	traces: Record<string, string[]>,
+): void {
+	const kv = (o: Record<string, unknown>) =>
+		Object.entries(o)
+			.map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
+			.join(" ");
+	human(`faults: ${kv(report.faults)}; slow readers: ${report.config.slowReaders}`);
+	human(`chat ends seen by clients: ${kv(report.endReasons)}`);
+	human(`clients: ${kv(report.counters)}; errors by code: ${kv(report.errorCodes)}`);
+	human(
+		`excluded (recipient gone when its chat ended), by how it ended for the sender: ${kv(verdict.excludedBySenderEnd)}`,
+	);
+	human(`generator: ${kv(report.generator)}`);
+	human(
+		`checked ${verdict.chats} chats, ${verdict.directions} directions; drain ${(report.drainMs / 1000).toFixed(1)} s; ` +
+			`total ${(report.totalMs / 1000).toFixed(1)} s`,
+	);
+	if (report.devServerReloads > 0) {
+		human(`NOTE: wrangler reloaded the Worker ${report.devServerReloads} time(s) during the run (a source changed)`);
+	}
+	for (const s of report.stuck.slice(0, 10)) human(`stuck: ${s.client} ${JSON.stringify(s.snapshot)}`);
+	for (const p of verdict.problems.slice(0, 20)) human(`problem: ${JSON.stringify(p)}`);
+	if (Object.keys(traces).length > 0) {
+		const file = join(mkdtempSync(join(tmpdir(), "flamingo-soak-traces-")), "traces.json");
+		writeFileSync(file, JSON.stringify(traces, null, 1));
+		human(`traces of ${Object.keys(traces).join(", ")}: ${file}`);
+	}
+}
+
+main().then(
+	(code) => process.exit(code),
+	(err: unknown) => {
+		console.error(err);
+		process.exit(1);
+	},
+);
