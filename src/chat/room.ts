@@ -139,6 +139,7 @@ export class ChatRoom extends DurableObject<Env> {
 			member.offlineSince = null;
 		}
 		const partnerSocket = this.socketOf(partner);
+		this.markVanished(state, now);
 		send(server, "chat_joined", { chat_id: state.chatId, partner_online: partnerSocket !== null });
 		if (partnerSocket) send(partnerSocket, "partner_status", { online: true });
 		// Held messages, and with after=N anything the client says it missed.
@@ -275,6 +276,21 @@ export class ChatRoom extends DurableObject<Env> {
 		this.goneOffline(ws, Date.now());
 	}
 
+	/**
+	 * A member who joined, counts as online, and has no open socket lost it
+	 * without a close event (a restart or deploy drops every socket): offline
+	 * from now on, so that the grace period runs and the chat ends if it does
+	 * not come back.
+	 */
+	private markVanished(state: ChatState, now: number): void {
+		for (const user of state.users) {
+			const member = state.members[user];
+			if (!member?.joined || member.offlineSince !== null || this.socketsOf(user).length > 0) continue;
+			member.offlineSince = now;
+			this.store.saveMember(user, member);
+		}
+	}
+
 	/** A user's only chat socket closed: the partner is told, the grace period starts. */
 	private goneOffline(ws: WebSocket, now: number): void {
 		const state = this.state();
@@ -305,6 +321,7 @@ export class ChatRoom extends DurableObject<Env> {
 				this.goneOffline(ws, now);
 			}
 		}
+		this.markVanished(state, now);
 		const cause = dueEnd(state, now, this.timings);
 		if (cause) return this.end(state, cause);
 		this.reschedule(now);

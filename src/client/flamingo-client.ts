@@ -149,12 +149,14 @@ function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorag
 }
 
 /**
- * A normal close the server chose ("matched", "chat ended"): no reconnect.
- * partysocket also reports a failed connection attempt as a 1000 close, but
- * without a reason; that one must be retried.
+ * A normal close the server chose: 1000 "matched" (lobby) or 1000 "chat ended"
+ * (chat), as PROTOCOL.md's close table has them. Any other 1000 must be
+ * retried: partysocket reports a failed attempt as 1000 without a reason and
+ * an attempt that timed out as 1000 "timeout", and in Node it re-dispatches
+ * every close without a reason as "unknown reason".
  */
 function serverEnded(e: { code: number; reason?: string }): boolean {
-	return e.code === 1000 && (e.reason ?? "") !== "";
+	return e.code === 1000 && (e.reason === "matched" || e.reason === "chat ended");
 }
 
 function randomKey(): string {
@@ -371,6 +373,14 @@ export class FlamingoClient {
 			if (this.state.phase === "idle" || this.state.phase === "waiting" || this.state.phase === "ended") {
 				this.update({ connected: false });
 			}
+			// Closed "matched" but match_found never read (the socket was closing
+			// when it came): the lobby's ready.chat says where the chat is.
+			if (serverEnded(e) && this.state.phase === "waiting") {
+				this.lobby = null;
+				socket.close();
+				this.openLobby();
+				return;
+			}
 			if (e.code === 4409) {
 				this.lobby = null;
 				socket.close();
@@ -433,7 +443,9 @@ export class FlamingoClient {
 		const url = () => {
 			const u = new URL(this.chatUrl ?? chatUrl);
 			const last = this.state.transcript?.lastReceived ?? 0;
-			if (last > 0) u.searchParams.set("after", String(last));
+			// Always, also after=0: without it the server resumes from what it
+			// wrote, and frames written to a socket that died unread are lost.
+			u.searchParams.set("after", String(last));
 			return u.toString();
 		};
 		// 1000: the chat ended; 4401: the ticket no longer works; 4409: another tab.
