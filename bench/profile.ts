@@ -84,12 +84,32 @@ function top(profile: Profile, n: number): string {
 		const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
 		byFn.set(key, (byFn.get(key) ?? 0) + us);
 	}
+	// Native frames (no script) say little by name: show who called them.
+	const parentOf = new Map<number, ProfileNode>();
+	for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+	const callers = new Map<string, Map<string, number>>();
+	for (const node of profile.nodes) {
+		if (node.callFrame.url !== "" || node.callFrame.functionName === "(idle)") continue;
+		const key = `${node.callFrame.functionName || "(anonymous)"} :${node.callFrame.lineNumber + 1}`;
+		let caller = parentOf.get(node.id);
+		while (caller && caller.callFrame.url === "" && parentOf.has(caller.id)) caller = parentOf.get(caller.id);
+		const name = caller
+			? `${caller.callFrame.functionName || "(anonymous)"} ${caller.callFrame.url.split("/").at(-1) ?? ""}:${caller.callFrame.lineNumber + 1}`
+			: "(root)";
+		const byCaller = callers.get(key) ?? new Map<string, number>();
+		byCaller.set(name, (byCaller.get(name) ?? 0) + (selfUs.get(node.id) ?? 0));
+		callers.set(key, byCaller);
+	}
 	const lines = [...byFn.entries()]
 		.sort((a, b) => b[1] - a[1])
 		.slice(0, n)
-		.map(
-			([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
-		);
+		.flatMap(([k, us]) => {
+			const line = `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`;
+			const from = [...(callers.get(k)?.entries() ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 3);
+			return from.length > 0 && us > total / 50
+				? [line, ...from.map(([c, cu]) => `            ${(cu / 1000).toFixed(0).padStart(6)} ms  ← ${c}`)]
+				: [line];
+		});
 	return `busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms\n${lines.join("\n")}`;
 }
 

@@ -1,12 +1,15 @@
 // One structured JSON line per meaningful event, for Workers Logs
-// (`[observability]` in wrangler.toml). Never message content, tokens,
-// tickets or addresses: only what operating the service needs.
+// (`[observability]` in wrangler.toml); matches, the Matchmaker's hot path,
+// are summarised per sweep (lobby/match-stats.ts). Never message content,
+// user ids, tokens, tickets or addresses: only what operating the service needs.
+
+import type { MatchSummary } from "./lobby/match-stats";
 
 export type LogEvent =
 	| { event: "upgrade_refused"; reason: "origin" | "rate_limit"; path: string }
 	| { event: "ticket_refused"; reason: "invalid" | "chat_over" | "foreign" }
 	| { event: "session_refused"; reason: "no_secret" }
-	| { event: "match"; chat_id: string; wait_ms: number; shared_interests: number; lobby: string }
+	| ({ event: "matches"; lobby: string } & MatchSummary)
 	| { event: "chat_ended"; chat_id: string; reason: string; duration_ms: number; messages: number }
 	| { event: "report"; chat_id: string; reason: string }
 	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }

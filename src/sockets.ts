@@ -115,6 +115,23 @@ export function admitFrame<E extends { type: string }>(
 	return parsed.event;
 }
 
+const attachments = new WeakMap<WebSocket, object>();
+
+/**
+ * A socket's attachment, deserialised once per socket object and kept: every
+ * frame needs it, and the caller's changes go to the same object before they
+ * are written back with `serializeAttachment`. After hibernation the runtime
+ * hands out new socket objects, so nothing stale is ever returned.
+ */
+export function attachmentOf<A extends object>(ws: WebSocket): A {
+	let att = attachments.get(ws);
+	if (att === undefined) {
+		att = ws.deserializeAttachment() as A;
+		attachments.set(ws, att);
+	}
+	return att as A;
+}
+
 /** Records that a socket was heard from, rewriting its attachment at most every SEEN_RESOLUTION_MS. */
 export function touchSeen<A extends { seen: number }>(ws: WebSocket, att: A, now: number): void {
 	if (now - att.seen < SEEN_RESOLUTION_MS) return;

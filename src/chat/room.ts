@@ -17,6 +17,7 @@ import { type ChatClientEvent, reportReason } from "../protocol/schemas";
 import { contactIn, gateHolds } from "../safety/link-gate";
 import {
 	admitFrame,
+	attachmentOf,
 	closeSocket,
 	lastSeen,
 	refuseSocket,
@@ -246,10 +247,13 @@ export class ChatRoom extends DurableObject<Env> {
 		const message = { id: state.nextId, sender, content: payload.content, clientMsgId, sentAt: now };
 		state.nextId++;
 		if (author) author.sent++;
-		this.store.append(message);
 		const recipient = partnerOf(state, sender);
 		const partner = this.socketOf(recipient);
 		const member = state.members[recipient];
+		// Relayed before the write, so that the partner's copy does not wait
+		// for the commit (the runtime holds frames sent after a write until it
+		// is durable); the sender's ack is sent after it, and so waits: nothing
+		// is acked that a restart could lose.
 		if (partner && member) {
 			send(partner, "message_received", {
 				chat_id: state.chatId,
@@ -258,10 +262,8 @@ export class ChatRoom extends DurableObject<Env> {
 				sent_at: now,
 			});
 			member.delivered = message.id;
-			this.store.saveMember(recipient, member);
 		}
-		// The runtime holds these frames until the writes above are durable:
-		// nothing is acked that a restart could lose.
+		this.store.append(message, partner !== null && member !== undefined);
 		ack(message.id, now);
 	}
 
@@ -432,5 +434,5 @@ function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string)
 
 function attachment(ws: WebSocket): ChatAttachment {
 	// Written only by `admit`, so its shape is known.
-	return ws.deserializeAttachment() as ChatAttachment;
+	return attachmentOf<ChatAttachment>(ws);
 }

@@ -1,7 +1,14 @@
-// A chat's durable state in its own SQLite storage: who is in it, the message
-// counter, and every accepted message until the chat ends (so an offline
-// partner gets them on return and `after=N` can fill gaps). The tables exist
-// only while the chat lives: `deleteAll` leaves nothing behind.
+// A chat's durable state in its own SQLite storage: who is in it and every
+// accepted message until the chat ends (so an offline partner gets them on
+// return and `after=N` can fill gaps). The tables exist only while the chat
+// lives: `deleteAll` leaves nothing behind.
+//
+// A message costs exactly one INSERT (one B-tree, no secondary index): the
+// counter is the highest id, whether it reached the partner's socket is a
+// column of its row, and `client_msg_id` lookups go through an index kept in
+// memory and rebuilt from the rows when the object wakes. Each write is a
+// commit the runtime waits for, so every statement here is on the relay's
+// hot path.
 import type { ReportReason } from "../protocol/schemas";
 import type { ChatState, Member } from "./lifecycle";
 
@@ -23,7 +30,12 @@ export interface Tombstone {
 const TOMBSTONE = "ended";
 const LOBBY_TOLD = "lobby_told";
 
+const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientMsgId}`;
+
 export class ChatStore {
+	/** The in-memory client_msg_id index; undefined until first needed after a wake. */
+	private byClient: Map<string, StoredMessage> | undefined;
+
 	constructor(private readonly storage: DurableObjectStorage) {}
 
 	private get sql(): SqlStorage {
@@ -49,23 +61,27 @@ export class ChatStore {
 			delivered: number;
 			offline_since: number | null;
 			sent: number;
+			relayed: number | null;
 		}>(
 			`SELECT user_id, joined, delivered, offline_since,
-				(SELECT COUNT(*) FROM messages WHERE sender = members.user_id) AS sent FROM members`,
+				(SELECT COUNT(*) FROM messages WHERE sender = members.user_id) AS sent,
+				(SELECT MAX(id) FROM messages WHERE sender != members.user_id AND relayed = 1) AS relayed
+			FROM members`,
 		)) {
 			members[m.user_id] = {
 				joined: m.joined === 1,
-				delivered: m.delivered,
+				delivered: Math.max(m.delivered, m.relayed ?? 0),
 				offlineSince: m.offline_since,
 				sent: m.sent,
 			};
 		}
+		const last = this.sql.exec<{ id: number | null }>("SELECT MAX(id) AS id FROM messages").one().id ?? 0;
 		return {
 			chatId: chat.chat_id,
 			users: [chat.user_a, chat.user_b],
 			matchedAt: chat.matched_at,
 			lobby: chat.lobby,
-			nextId: chat.next_id,
+			nextId: Math.max(chat.next_id, last + 1),
 			members,
 		};
 	}
@@ -82,10 +98,9 @@ export class ChatStore {
 			);
 			CREATE TABLE IF NOT EXISTS messages (
 				id INTEGER PRIMARY KEY, sender TEXT NOT NULL, content TEXT NOT NULL,
-				client_msg_id TEXT, sent_at INTEGER NOT NULL
+				client_msg_id TEXT, sent_at INTEGER NOT NULL,
+				relayed INTEGER NOT NULL DEFAULT 0
 			);
-			CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages(sender, client_msg_id)
-				WHERE client_msg_id IS NOT NULL;
 		`);
 		const [a, b] = state.users;
 		this.sql.exec(
@@ -113,27 +128,49 @@ export class ChatStore {
 
 	/** The message a sender already sent with this `client_msg_id`, if any. */
 	byClientId(sender: string, clientMsgId: string): StoredMessage | null {
-		const row = this.sql
-			.exec<{ id: number; content: string; sent_at: number }>(
-				"SELECT id, content, sent_at FROM messages WHERE sender = ? AND client_msg_id = ?",
-				sender,
-				clientMsgId,
-			)
-			.toArray()[0];
-		return row ? { id: row.id, sender, content: row.content, clientMsgId, sentAt: row.sent_at } : null;
+		return this.clientIds().get(clientKey(sender, clientMsgId)) ?? null;
 	}
 
-	/** Stores an accepted message and advances the counter, in one write. */
-	append(message: StoredMessage): void {
+	/**
+	 * Stores an accepted message: its id is the new counter. `relayed`: it
+	 * was written to the recipient's socket, so it is not held for them.
+	 */
+	append(message: StoredMessage, relayed: boolean): void {
 		this.sql.exec(
-			"INSERT INTO messages (id, sender, content, client_msg_id, sent_at) VALUES (?, ?, ?, ?, ?)",
+			"INSERT INTO messages (id, sender, content, client_msg_id, sent_at, relayed) VALUES (?, ?, ?, ?, ?, ?)",
 			message.id,
 			message.sender,
 			message.content,
 			message.clientMsgId,
 			message.sentAt,
+			relayed ? 1 : 0,
 		);
-		this.sql.exec("UPDATE chat SET next_id = ?", message.id + 1);
+		if (message.clientMsgId !== null) this.clientIds().set(clientKey(message.sender, message.clientMsgId), message);
+	}
+
+	/** sender + client_msg_id → message, read from the rows once per wake. */
+	private clientIds(): Map<string, StoredMessage> {
+		if (this.byClient) return this.byClient;
+		const index = new Map<string, StoredMessage>();
+		if (this.hasTables()) {
+			for (const row of this.sql.exec<{
+				id: number;
+				sender: string;
+				content: string;
+				client_msg_id: string;
+				sent_at: number;
+			}>("SELECT id, sender, content, client_msg_id, sent_at FROM messages WHERE client_msg_id IS NOT NULL")) {
+				index.set(clientKey(row.sender, row.client_msg_id), {
+					id: row.id,
+					sender: row.sender,
+					content: row.content,
+					clientMsgId: row.client_msg_id,
+					sentAt: row.sent_at,
+				});
+			}
+		}
+		this.byClient = index;
+		return index;
 	}
 
 	/** Messages to `recipient` (sent by the other user) with id > `after`, in id order. */
@@ -162,6 +199,7 @@ export class ChatStore {
 
 	/** Deletes everything the chat stored, keeping only a tombstone if one is still needed. */
 	async wipe(tombstone: Tombstone | null): Promise<void> {
+		this.byClient = new Map();
 		await this.storage.deleteAll();
 		if (tombstone) this.storage.kv.put(TOMBSTONE, tombstone);
 	}

@@ -27,6 +27,7 @@ import { AbuseTracker } from "../safety/abuse";
 import { checkSolution } from "../safety/pow";
 import {
 	admitFrame,
+	attachmentOf,
 	closeSocket,
 	lastSeen,
 	send,
@@ -36,6 +37,7 @@ import {
 	socketOrigin,
 	touchSeen,
 } from "../sockets";
+import { MatchStats } from "./match-stats";
 import { type LiveChat, LobbyStore } from "./store";
 
 /** What a lobby socket carries through hibernation; a few hundred bytes at most. */
@@ -82,6 +84,7 @@ export class Matchmaker extends DurableObject<Env> {
 	private readonly limits = new LimitsBySocket(LIMITS.join);
 	private readonly queue: Pools;
 	private readonly abuse = new AbuseTracker();
+	private readonly matchStats = new MatchStats();
 	/** user id → that user's lobby socket. */
 	private readonly sockets = new Map<string, WebSocket>();
 	/** Lobby users who also have a live chat (counted once in `online`). */
@@ -205,13 +208,16 @@ export class Matchmaker extends DurableObject<Env> {
 		if (now >= this.nextSweep) {
 			this.sweepSilentSockets(now);
 			this.nextSweep = now + this.timings.sweepMs;
+			// At the sweep's pace, not at every interest window's end.
+			this.store.forgetExpired(now);
+			this.abuse.prune(now);
+			const matches = this.matchStats.take();
+			if (matches) log({ event: "matches", ...matches, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
 		}
 		// A chat nobody joined has no ChatRoom to end it: drop it here.
 		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
 		for (const chat of unjoined) this.forgetChat(chat);
 		if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
-		this.store.forgetExpired(now);
-		this.abuse.prune(now);
 		this.reschedule(now);
 		await Promise.all(matches);
 	}
@@ -405,13 +411,7 @@ export class Matchmaker extends DurableObject<Env> {
 			now,
 		);
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
-		log({
-			event: "match",
-			chat_id: chatId,
-			wait_ms: now - Math.min(seeker.joinedAt, match.partner.joinedAt),
-			shared_interests: match.shared.length,
-			lobby: this.ctx.id.name ?? GLOBAL_LOBBY,
-		});
+		this.matchStats.record(now - Math.min(seeker.joinedAt, match.partner.joinedAt), match.shared.length);
 		this.liveChats++;
 		this.scheduleAt(now + unjoinedChatGraceMs(this.timings));
 		const chat: LiveChat = {
@@ -504,7 +504,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const deadlines: number[] = [];
 		const window = this.queue.nextWindowEnd();
 		if (window !== undefined) deadlines.push(window);
-		if (this.ctx.getWebSockets().length > 0) deadlines.push(this.nextSweep);
+		// The sweep also writes the match summary, so it runs while one is pending.
+		if (this.matchStats.pending || this.ctx.getWebSockets().length > 0) deadlines.push(this.nextSweep);
 		const unjoined = this.store.oldestUnjoined();
 		if (unjoined !== null) deadlines.push(unjoined + unjoinedChatGraceMs(this.timings));
 		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
@@ -513,5 +514,5 @@ export class Matchmaker extends DurableObject<Env> {
 
 function attachment(ws: WebSocket): LobbyAttachment {
 	// Written only by this class (fetch, init, join), so its shape is known.
-	return ws.deserializeAttachment() as LobbyAttachment;
+	return attachmentOf<LobbyAttachment>(ws);
 }

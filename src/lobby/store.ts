@@ -1,7 +1,13 @@
 // The Matchmaker's durable memory, in its SQLite storage: live chats (who is
-// in which chat, for `in_chat`, `ready.chat` and presence) and the pairs that
-// must not be matched again (rule 4). Everything else it knows is rebuilt from
-// its sockets' attachments after hibernation.
+// in which chat, for `in_chat`, `ready.chat` and presence), who met whom
+// (rule 4), reports. Everything else it knows is rebuilt from its sockets'
+// attachments after hibernation.
+//
+// Every join reads these rules and every match writes them, so reads go to
+// in-memory copies: the live chats are loaded once per wake (there are at
+// most as many as users online), each user's partners, reports and flag
+// are loaded the first time that user is seen after a wake and kept while
+// they are active. A match writes three rows (its chat, each user's new partner), one commit.
 
 /** How long "we just talked" keeps two people apart when neither chats with anyone else. */
 export const LAST_PARTNER_TTL_MS = 24 * 60 * 60 * 1000;
@@ -12,6 +18,8 @@ export const REPORT_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const FLAG_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Reported by this many different people within FLAG_WINDOW_MS: matched only with others in the same state. */
 export const FLAG_REPORTERS = 3;
+/** A user's rules stay in memory this long after they were last needed. */
+const USER_MEMORY_IDLE_MS = 10 * 60 * 1000;
 
 export interface LiveChat {
 	chatId: string;
@@ -21,9 +29,23 @@ export interface LiveChat {
 	joined: boolean;
 }
 
-const pairKey = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+/** What the matching rules need to know of one user, newest partner first. */
+interface UserMemory {
+	partners: { partner: string; at: number }[];
+	/** Users this one reported or was reported by → when. */
+	reported: Map<string, number>;
+	/** Known not to be flagged until a new report about them arrives; flagged users are asked every time (rare). */
+	notFlagged: boolean;
+	usedAt: number;
+}
 
 export class LobbyStore {
+	private readonly chats = new Map<string, LiveChat>();
+	private readonly chatByUser = new Map<string, LiveChat>();
+	/** Chats nobody joined yet, in the order they were matched (so the first is the oldest). */
+	private readonly unjoined = new Map<string, LiveChat>();
+	private readonly users = new Map<string, UserMemory>();
+
 	constructor(private readonly sql: SqlStorage) {
 		sql.exec(`
 			CREATE TABLE IF NOT EXISTS chats (
@@ -32,21 +54,24 @@ export class LobbyStore {
 				user_b TEXT NOT NULL,
 				matched_at INTEGER NOT NULL,
 				joined INTEGER NOT NULL DEFAULT 0
-			);
-			CREATE INDEX IF NOT EXISTS chats_user_a ON chats(user_a);
-			CREATE INDEX IF NOT EXISTS chats_user_b ON chats(user_b);
-			CREATE INDEX IF NOT EXISTS chats_unjoined ON chats(joined, matched_at);
-			CREATE TABLE IF NOT EXISTS last_partner (
-				user_id TEXT PRIMARY KEY,
+			) WITHOUT ROWID;
+			DROP INDEX IF EXISTS chats_user_a;
+			DROP INDEX IF EXISTS chats_user_b;
+			DROP INDEX IF EXISTS chats_unjoined;
+			CREATE TABLE IF NOT EXISTS partner_history (
+				user_id TEXT NOT NULL,
 				partner_id TEXT NOT NULL,
 				at INTEGER NOT NULL
 			);
-			CREATE INDEX IF NOT EXISTS last_partner_at ON last_partner(at);
-			CREATE TABLE IF NOT EXISTS reported_pairs (
-				pair TEXT PRIMARY KEY,
-				at INTEGER NOT NULL
-			);
-			CREATE INDEX IF NOT EXISTS reported_pairs_at ON reported_pairs(at);
+			CREATE INDEX IF NOT EXISTS partner_history_user ON partner_history(user_id, at);
+			CREATE INDEX IF NOT EXISTS partner_history_at ON partner_history(at);
+			CREATE TABLE IF NOT EXISTS reported (
+				user_id TEXT NOT NULL,
+				other_id TEXT NOT NULL,
+				at INTEGER NOT NULL,
+				PRIMARY KEY (user_id, other_id)
+			) WITHOUT ROWID;
+			CREATE INDEX IF NOT EXISTS reported_at ON reported(at);
 			CREATE TABLE IF NOT EXISTS reports (
 				reporter TEXT NOT NULL,
 				reported TEXT NOT NULL,
@@ -55,41 +80,79 @@ export class LobbyStore {
 			);
 			CREATE INDEX IF NOT EXISTS reports_reported ON reports(reported, at);
 			CREATE INDEX IF NOT EXISTS reports_at ON reports(at);
-			CREATE TABLE IF NOT EXISTS partners (
-				user_id TEXT NOT NULL,
-				partner_id TEXT NOT NULL,
-				at INTEGER NOT NULL
-			);
-			CREATE INDEX IF NOT EXISTS partners_user ON partners(user_id, at);
-			CREATE INDEX IF NOT EXISTS partners_at ON partners(at);
 			CREATE TABLE IF NOT EXISTS challenges (at INTEGER NOT NULL);
 			CREATE INDEX IF NOT EXISTS challenges_at ON challenges(at);
 		`);
+		this.migrate();
+		for (const row of sql.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number; joined: number }>(
+			"SELECT chat_id, user_a, user_b, matched_at, joined FROM chats ORDER BY matched_at",
+		)) {
+			this.remember({
+				chatId: row.chat_id,
+				userA: row.user_a,
+				userB: row.user_b,
+				matchedAt: row.matched_at,
+				joined: row.joined === 1,
+			});
+		}
+	}
+
+	/** Tables of the first schema (one row per pair, a separate last-partner table), folded into the new ones once. */
+	private migrate(): void {
+		const old = new Set(
+			this.sql
+				.exec<{ name: string }>(
+					"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('last_partner', 'partners', 'reported_pairs')",
+				)
+				.toArray()
+				.map((r) => r.name),
+		);
+		if (old.has("partners")) {
+			this.sql.exec(
+				"INSERT INTO partner_history (user_id, partner_id, at) SELECT user_id, partner_id, at FROM partners ORDER BY rowid",
+			);
+			this.sql.exec("DROP TABLE partners");
+		}
+		if (old.has("last_partner")) {
+			// Each last partner is also among `partners` if it is under 5 minutes old; older ones are added.
+			this.sql.exec(`INSERT INTO partner_history (user_id, partner_id, at)
+				SELECT user_id, partner_id, at FROM last_partner l WHERE NOT EXISTS
+				(SELECT 1 FROM partner_history h WHERE h.user_id = l.user_id AND h.partner_id = l.partner_id AND h.at = l.at)`);
+			this.sql.exec("DROP TABLE last_partner");
+		}
+		if (old.has("reported_pairs")) {
+			// pair = "a:b" of two 16-hex-digit user ids.
+			this.sql.exec(`INSERT OR IGNORE INTO reported (user_id, other_id, at)
+				SELECT substr(pair, 1, 16), substr(pair, 18), at FROM reported_pairs
+				UNION ALL SELECT substr(pair, 18), substr(pair, 1, 16), at FROM reported_pairs`);
+			this.sql.exec("DROP TABLE reported_pairs");
+		}
+	}
+
+	private remember(chat: LiveChat): void {
+		this.chats.set(chat.chatId, chat);
+		this.chatByUser.set(chat.userA, chat);
+		this.chatByUser.set(chat.userB, chat);
+		if (!chat.joined) this.unjoined.set(chat.chatId, chat);
+	}
+
+	private forgetChat(chat: LiveChat): void {
+		this.chats.delete(chat.chatId);
+		this.unjoined.delete(chat.chatId);
+		for (const user of [chat.userA, chat.userB]) {
+			if (this.chatByUser.get(user) === chat) this.chatByUser.delete(user);
+		}
 	}
 
 	countChats(): number {
-		return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chats").one().n;
+		return this.chats.size;
 	}
 
 	chatOf(userId: string): LiveChat | null {
-		const row = this.sql
-			.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number; joined: number }>(
-				"SELECT * FROM chats WHERE user_a = ?1 UNION ALL SELECT * FROM chats WHERE user_b = ?1 LIMIT 1",
-				userId,
-			)
-			.toArray()[0];
-		return row
-			? {
-					chatId: row.chat_id,
-					userA: row.user_a,
-					userB: row.user_b,
-					matchedAt: row.matched_at,
-					joined: row.joined === 1,
-				}
-			: null;
+		return this.chatByUser.get(userId) ?? null;
 	}
 
-	/** The one write a match costs: the live chat and both last partners. */
+	/** The one write a match costs: the live chat and each user's new partner. */
 	recordMatch(chatId: string, userA: string, userB: string, now: number): void {
 		this.sql.exec(
 			"INSERT INTO chats (chat_id, user_a, user_b, matched_at) VALUES (?, ?, ?, ?)",
@@ -99,39 +162,48 @@ export class LobbyStore {
 			now,
 		);
 		this.sql.exec(
-			"INSERT OR REPLACE INTO last_partner (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+			"INSERT INTO partner_history (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
 			userA,
 			userB,
 			now,
 		);
-		this.sql.exec(
-			"INSERT INTO partners (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
-			userA,
-			userB,
-			now,
-		);
+		this.remember({ chatId, userA, userB, matchedAt: now, joined: false });
+		for (const [user, partner] of [
+			[userA, userB],
+			[userB, userA],
+		] as const) {
+			const memory = this.users.get(user);
+			if (!memory) continue;
+			memory.partners.unshift({ partner, at: now });
+			memory.partners.length = Math.min(memory.partners.length, RECENT_PARTNERS.count);
+		}
 	}
 
 	markJoined(chatId: string): void {
+		const chat = this.chats.get(chatId);
+		if (!chat || chat.joined) return;
+		chat.joined = true;
+		this.unjoined.delete(chatId);
 		this.sql.exec("UPDATE chats SET joined = 1 WHERE chat_id = ?", chatId);
 	}
 
 	/** Ends a live chat; returns it, or null if it was not live. */
 	endChat(chatId: string): LiveChat | null {
-		const row = this.sql
-			.exec<{ user_a: string; user_b: string; matched_at: number; joined: number }>(
-				"DELETE FROM chats WHERE chat_id = ? RETURNING user_a, user_b, matched_at, joined",
-				chatId,
-			)
-			.toArray()[0];
-		return row
-			? { chatId, userA: row.user_a, userB: row.user_b, matchedAt: row.matched_at, joined: row.joined === 1 }
-			: null;
+		const chat = this.chats.get(chatId);
+		if (!chat) return null;
+		this.forgetChat(chat);
+		this.sql.exec("DELETE FROM chats WHERE chat_id = ?", chatId);
+		return chat;
 	}
 
 	/** A report: the pair never meets again, and it counts toward flagging the reported user. No content. */
 	recordReport(reporter: string, reported: string, reason: string, now: number): void {
-		this.sql.exec("INSERT OR REPLACE INTO reported_pairs (pair, at) VALUES (?, ?)", pairKey(reporter, reported), now);
+		this.sql.exec(
+			"INSERT OR REPLACE INTO reported (user_id, other_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+			reporter,
+			reported,
+			now,
+		);
 		this.sql.exec(
 			"INSERT INTO reports (reporter, reported, reason, at) VALUES (?, ?, ?, ?)",
 			reporter,
@@ -139,10 +211,18 @@ export class LobbyStore {
 			reason,
 			now,
 		);
+		this.users.get(reporter)?.reported.set(reported, now);
+		const memory = this.users.get(reported);
+		if (memory) {
+			memory.reported.set(reporter, now);
+			memory.notFlagged = false;
+		}
 	}
 
 	/** Reported by FLAG_REPORTERS different people within the last day. */
 	flagged(user: string, now: number): boolean {
+		const memory = this.memoryOf(user, now);
+		if (memory.notFlagged) return false;
 		const { n } = this.sql
 			.exec<{ n: number }>(
 				"SELECT COUNT(DISTINCT reporter) AS n FROM reports WHERE reported = ? AND at > ?",
@@ -150,39 +230,51 @@ export class LobbyStore {
 				now - FLAG_WINDOW_MS,
 			)
 			.one();
+		// Not flagged now means not flagged until someone reports them again.
+		memory.notFlagged = n < FLAG_REPORTERS;
 		return n >= FLAG_REPORTERS;
 	}
 
 	/**
-	 * Rule 4 and the safety rules: each other's last partner, one of either's
-	 * last three partners within five minutes, or a reported pair (30 days).
+	 * Rule 4 and the safety rules: each other's last partner (24 hours), one
+	 * of either's last three partners within five minutes, or a reported
+	 * pair (30 days).
 	 */
 	blocked(a: string, b: string, now: number): boolean {
-		const last = this.sql
-			.exec(
-				"SELECT 1 FROM last_partner WHERE (user_id = ?1 AND partner_id = ?2) OR (user_id = ?2 AND partner_id = ?1) LIMIT 1",
-				a,
-				b,
-			)
-			.toArray();
-		if (last.length > 0) return true;
-		if (this.recentPartner(a, b, now) || this.recentPartner(b, a, now)) return true;
+		const ma = this.memoryOf(a, now);
+		const mb = this.memoryOf(b, now);
 		return (
-			this.sql
-				.exec("SELECT 1 FROM reported_pairs WHERE pair = ? AND at > ?", pairKey(a, b), now - REPORT_TTL_MS)
-				.toArray().length > 0
+			metRecently(ma, b, now) ||
+			metRecently(mb, a, now) ||
+			(ma.reported.get(b) ?? Number.NEGATIVE_INFINITY) > now - REPORT_TTL_MS
 		);
 	}
 
-	private recentPartner(user: string, other: string, now: number): boolean {
-		for (const row of this.sql.exec<{ partner_id: string; at: number }>(
-			"SELECT partner_id, at FROM partners WHERE user_id = ? ORDER BY at DESC, rowid DESC LIMIT ?",
-			user,
-			RECENT_PARTNERS.count,
-		)) {
-			if (row.partner_id === other && row.at > now - RECENT_PARTNERS.ttlMs) return true;
+	/** A user's rules, from memory or, the first time after a wake, from storage. */
+	private memoryOf(user: string, now: number): UserMemory {
+		let memory = this.users.get(user);
+		if (!memory) {
+			const partners = this.sql
+				.exec<{ partner_id: string; at: number }>(
+					// Matches within one millisecond keep their order.
+					"SELECT partner_id, at FROM partner_history WHERE user_id = ? ORDER BY at DESC, rowid DESC LIMIT ?",
+					user,
+					RECENT_PARTNERS.count,
+				)
+				.toArray()
+				.map((r) => ({ partner: r.partner_id, at: r.at }));
+			const reported = new Map<string, number>();
+			for (const r of this.sql.exec<{ other_id: string; at: number }>(
+				"SELECT other_id, at FROM reported WHERE user_id = ?",
+				user,
+			)) {
+				reported.set(r.other_id, r.at);
+			}
+			memory = { partners, reported, notFlagged: false, usedAt: now };
+			this.users.set(user, memory);
 		}
-		return false;
+		memory.usedAt = now;
+		return memory;
 	}
 
 	recordChallenge(now: number): void {
@@ -200,27 +292,39 @@ export class LobbyStore {
 
 	/** Chats nobody joined, matched at or before `cutoff`; removed and returned. */
 	takeUnjoinedBefore(cutoff: number): LiveChat[] {
-		return this.sql
-			.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number }>(
-				"DELETE FROM chats WHERE joined = 0 AND matched_at <= ? RETURNING chat_id, user_a, user_b, matched_at",
-				cutoff,
-			)
-			.toArray()
-			.map((r) => ({ chatId: r.chat_id, userA: r.user_a, userB: r.user_b, matchedAt: r.matched_at, joined: false }));
+		const taken: LiveChat[] = [];
+		for (const chat of this.unjoined.values()) {
+			if (chat.matchedAt > cutoff) break;
+			taken.push(chat);
+		}
+		for (const chat of taken) {
+			this.forgetChat(chat);
+			this.sql.exec("DELETE FROM chats WHERE chat_id = ?", chat.chatId);
+		}
+		return taken;
 	}
 
 	oldestUnjoined(): number | null {
-		return (
-			this.sql.exec<{ m: number | null }>("SELECT MIN(matched_at) AS m FROM chats WHERE joined = 0").one().m ?? null
-		);
+		for (const chat of this.unjoined.values()) return chat.matchedAt;
+		return null;
 	}
 
-	/** Drops what has aged out: last partners, recent partners, reports, challenges. */
+	/** Drops what has aged out: partners, reports, challenges, and rules of users not seen for a while. */
 	forgetExpired(now: number): void {
-		this.sql.exec("DELETE FROM last_partner WHERE at < ?", now - LAST_PARTNER_TTL_MS);
-		this.sql.exec("DELETE FROM partners WHERE at < ?", now - RECENT_PARTNERS.ttlMs);
-		this.sql.exec("DELETE FROM reported_pairs WHERE at < ?", now - REPORT_TTL_MS);
+		this.sql.exec("DELETE FROM partner_history WHERE at < ?", now - LAST_PARTNER_TTL_MS);
+		this.sql.exec("DELETE FROM reported WHERE at < ?", now - REPORT_TTL_MS);
 		this.sql.exec("DELETE FROM reports WHERE at < ?", now - FLAG_WINDOW_MS);
 		this.sql.exec("DELETE FROM challenges WHERE at < ?", now - 24 * 60 * 60 * 1000);
+		for (const [user, memory] of this.users) {
+			if (memory.usedAt < now - USER_MEMORY_IDLE_MS) this.users.delete(user);
+		}
 	}
+}
+
+/** `other` was this user's last partner (within a day) or one of the last three within five minutes. */
+function metRecently(memory: UserMemory, other: string, now: number): boolean {
+	return memory.partners.some(
+		(p, i) =>
+			p.partner === other && (p.at > now - RECENT_PARTNERS.ttlMs || (i === 0 && p.at > now - LAST_PARTNER_TTL_MS)),
+	);
 }

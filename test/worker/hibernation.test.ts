@@ -82,6 +82,28 @@ describe("hibernation", () => {
 		expect(b.chat.unread).toEqual([]);
 	});
 
+	it("after an eviction, a rejoin without after= gets only what its socket was never sent", async () => {
+		const { a, b, chatId } = await chattingPair();
+		for (const content of ["one", "two"]) {
+			a.chat.send({ type: "send_message", payload: { content } });
+			await a.chat.expect("message_sent");
+			await b.chat.expect("message_received");
+		}
+		b.chat.close();
+		await a.chat.expect("partner_status");
+		a.chat.send({ type: "send_message", payload: { content: "held" } });
+		expect((await a.chat.expect("message_sent")).message_id).toBe(3);
+		await evictDurableObject(chatStub(chatId), { webSockets: "hibernate" });
+		// The watermark comes back from the rows (messages 1 and 2 were relayed), not from memory.
+		const again = await openChat(b.chatUrl);
+		await again.expect("chat_joined");
+		expect(await again.expect("message_received")).toMatchObject({ message_id: 3, content: "held" });
+		a.chat.send({ type: "send_message", payload: { content: "four" } });
+		expect((await a.chat.waitFor("message_sent")).message_id).toBe(4);
+		expect(await again.waitFor("message_received")).toMatchObject({ message_id: 4, content: "four" });
+		expect(again.unread).toEqual([]);
+	});
+
 	it("held messages and the grace period survive an eviction", async () => {
 		const { a, b, chatId } = await chattingPair();
 		b.chat.close();

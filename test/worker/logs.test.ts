@@ -1,8 +1,10 @@
 // Structured logs: one JSON line per meaningful event, and never message
 // content, tokens, tickets or free-text report reasons.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { chattingPair, lobbyName, openChat } from "./helpers";
+import type { Matchmaker } from "../../src/lobby/matchmaker";
+import { chattingPair, lobbyName, lobbyStub, openChat } from "./helpers";
 
 let lines: string[] = [];
 beforeEach(() => {
@@ -36,13 +38,21 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 }
 
 describe("logs", () => {
-	it("match, report and chat end are logged without content, tokens or free text", async () => {
-		const pair = await chattingPair(lobbyName());
-		await until("match", () => events("match").length === 1);
-		const [match] = events("match");
-		expect(match).toMatchObject({ chat_id: pair.chatId, shared_interests: 0 });
-		expect(typeof match?.wait_ms).toBe("number");
-		expect(typeof match?.ts).toBe("string");
+	it("matches are summarised at the sweep; report and chat end are logged without content, tokens or free text", async () => {
+		const name = lobbyName();
+		const pair = await chattingPair(name);
+		expect(events("matches")).toEqual([]);
+		// The summary is written by the next sweep: make it due and run the alarm.
+		await runInDurableObject(lobbyStub(name), (lobby: Matchmaker) => {
+			(lobby as unknown as { nextSweep: number }).nextSweep = 0;
+		});
+		expect(await runDurableObjectAlarm(lobbyStub(name))).toBe(true);
+		await until("matches", () => events("matches").length === 1);
+		const [matches] = events("matches");
+		expect(matches).toMatchObject({ count: 1, with_shared_interests: 0, lobby: name });
+		expect(typeof matches?.wait_ms_avg).toBe("number");
+		expect(matches?.wait_ms_max).toBeGreaterThanOrEqual(matches?.wait_ms_avg as number);
+		expect(typeof matches?.ts).toBe("string");
 
 		const secret = "my secret is purple elephants, do not log this";
 		pair.a.chat.send({ type: "send_message", payload: { content: secret } });
@@ -54,7 +64,14 @@ describe("logs", () => {
 		expect(events("chat_ended")[0]).toMatchObject({ chat_id: pair.chatId, reason: "you_reported", messages: 1 });
 
 		const all = lines.join("\n");
-		for (const never of [secret, "private", pair.a.token, pair.b.token, pair.a.chatUrl.split("ticket=")[1] ?? "-"]) {
+		for (const never of [
+			secret,
+			"private",
+			pair.a.userId,
+			pair.a.token,
+			pair.b.token,
+			pair.a.chatUrl.split("ticket=")[1] ?? "-",
+		]) {
 			expect(all).not.toContain(never);
 		}
 	});
