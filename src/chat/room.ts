@@ -49,6 +49,8 @@ export class ChatRoom extends DurableObject<Env> {
 	private readonly limits = new LimitsBySocket(LIMITS.message);
 	/** undefined: not read yet; null: no live chat here. */
 	private chat: ChatState | null | undefined;
+	/** user → newest open socket; a cache of `getWebSockets(user)`. */
+	private readonly sockets = new Map<string, WebSocket>();
 	private ending = false;
 	private nextSweep = 0;
 
@@ -129,6 +131,7 @@ export class ChatRoom extends DurableObject<Env> {
 		const server = pair[1];
 		this.ctx.acceptWebSocket(server, [user]);
 		server.serializeAttachment({ user, seen: now } satisfies ChatAttachment);
+		this.sockets.set(user, server);
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
 			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
@@ -408,8 +411,14 @@ export class ChatRoom extends DurableObject<Env> {
 		return this.ctx.getWebSockets(user).filter((ws) => ws.readyState === WebSocket.OPEN);
 	}
 
+	/** A user's open chat socket: remembered, since every message looks up the partner's. */
 	private socketOf(user: string): WebSocket | null {
-		return this.socketsOf(user).at(-1) ?? null;
+		const known = this.sockets.get(user);
+		if (known && known.readyState === WebSocket.OPEN) return known;
+		const found = this.socketsOf(user).at(-1) ?? null;
+		if (found) this.sockets.set(user, found);
+		else this.sockets.delete(user);
+		return found;
 	}
 
 	/** One alarm: the earliest of the end deadlines and, while anyone is connected, the next sweep. */

@@ -98,7 +98,7 @@ export class Matchmaker extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.store = new LobbyStore(ctx.storage.sql);
+		this.store = new LobbyStore(ctx.storage);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
 		this.queue = new Pools(this.timings.interestWindowMs);

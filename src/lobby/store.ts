@@ -46,7 +46,11 @@ export class LobbyStore {
 	private readonly unjoined = new Map<string, LiveChat>();
 	private readonly users = new Map<string, UserMemory>();
 
-	constructor(private readonly sql: SqlStorage) {
+	private readonly sql: SqlStorage;
+
+	constructor(private readonly storage: DurableObjectStorage) {
+		const sql = storage.sql;
+		this.sql = sql;
 		sql.exec(`
 			CREATE TABLE IF NOT EXISTS chats (
 				chat_id TEXT PRIMARY KEY,
@@ -154,19 +158,21 @@ export class LobbyStore {
 
 	/** The one write a match costs: the live chat and each user's new partner. */
 	recordMatch(chatId: string, userA: string, userB: string, now: number): void {
-		this.sql.exec(
-			"INSERT INTO chats (chat_id, user_a, user_b, matched_at) VALUES (?, ?, ?, ?)",
-			chatId,
-			userA,
-			userB,
-			now,
-		);
-		this.sql.exec(
-			"INSERT INTO partner_history (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
-			userA,
-			userB,
-			now,
-		);
+		this.storage.transactionSync(() => {
+			this.sql.exec(
+				"INSERT INTO chats (chat_id, user_a, user_b, matched_at) VALUES (?, ?, ?, ?)",
+				chatId,
+				userA,
+				userB,
+				now,
+			);
+			this.sql.exec(
+				"INSERT INTO partner_history (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+				userA,
+				userB,
+				now,
+			);
+		});
 		this.remember({ chatId, userA, userB, matchedAt: now, joined: false });
 		for (const [user, partner] of [
 			[userA, userB],
@@ -254,23 +260,31 @@ export class LobbyStore {
 	private memoryOf(user: string, now: number): UserMemory {
 		let memory = this.users.get(user);
 		if (!memory) {
-			const partners = this.sql
-				.exec<{ partner_id: string; at: number }>(
-					// Matches within one millisecond keep their order.
-					"SELECT partner_id, at FROM partner_history WHERE user_id = ? ORDER BY at DESC, rowid DESC LIMIT ?",
-					user,
-					RECENT_PARTNERS.count,
-				)
-				.toArray()
-				.map((r) => ({ partner: r.partner_id, at: r.at }));
+			// One statement: on this stack each one costs more than the rows it reads.
+			const partners: UserMemory["partners"] = [];
 			const reported = new Map<string, number>();
-			for (const r of this.sql.exec<{ other_id: string; at: number }>(
-				"SELECT other_id, at FROM reported WHERE user_id = ?",
+			let reporters = 0;
+			const seqs = new Map<UserMemory["partners"][number], number>();
+			for (const row of this.sql.exec<{ kind: string; other: string | null; at: number; seq: number }>(
+				`SELECT 'p' AS kind, partner_id AS other, at, seq FROM (
+					SELECT partner_id, at, rowid AS seq FROM partner_history WHERE user_id = ?1
+					ORDER BY at DESC, rowid DESC LIMIT ?2)
+				UNION ALL SELECT 'r', other_id, at, 0 FROM reported WHERE user_id = ?1
+				UNION ALL SELECT 'f', NULL, COUNT(DISTINCT reporter), 0 FROM reports WHERE reported = ?1 AND at > ?3`,
 				user,
+				RECENT_PARTNERS.count,
+				now - FLAG_WINDOW_MS,
 			)) {
-				reported.set(r.other_id, r.at);
+				if (row.kind === "p" && row.other !== null) {
+					const p = { partner: row.other, at: row.at };
+					seqs.set(p, row.seq);
+					partners.push(p);
+				} else if (row.kind === "r" && row.other !== null) reported.set(row.other, row.at);
+				else if (row.kind === "f") reporters = row.at;
 			}
-			memory = { partners, reported, notFlagged: false, usedAt: now };
+			// Newest first; matches within one millisecond in the order they were made.
+			partners.sort((x, y) => y.at - x.at || (seqs.get(y) ?? 0) - (seqs.get(x) ?? 0));
+			memory = { partners, reported, notFlagged: reporters < FLAG_REPORTERS, usedAt: now };
 			this.users.set(user, memory);
 		}
 		memory.usedAt = now;

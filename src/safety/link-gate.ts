@@ -47,8 +47,14 @@ function hasPhone(text: string): boolean {
 	return false;
 }
 
+// Every pattern above needs one of these (a URL its ":" or "www.", an e-mail
+// address or domain its ".", a handle its "@", "x dot com" its "dot", a phone
+// number its digits): most chat lines have none and skip the scan.
+const MAYBE_CONTACT = /[.@:\d]|dot/i;
+
 /** What kind of contact detail `text` carries, or null if none. */
 export function contactIn(text: string): string | null {
+	if (!MAYBE_CONTACT.test(text)) return null;
 	for (const { kind, re } of PATTERNS) if (re.test(text)) return kind;
 	return hasPhone(text) ? "phone" : null;
 }

@@ -13,13 +13,13 @@ describe("lobby store", () => {
 	it("a fresh store on the same storage knows the chats, partners and reports", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
 			const now = 1_000_000_000_000;
-			const first = new LobbyStore(state.storage.sql);
+			const first = new LobbyStore(state.storage);
 			first.recordMatch(chat(1), user(1), user(2), now);
 			first.recordMatch(chat(2), user(3), user(4), now + 10);
 			first.markJoined(chat(2));
 			first.recordReport(user(5), user(6), "spam", now);
 
-			const woken = new LobbyStore(state.storage.sql);
+			const woken = new LobbyStore(state.storage);
 			expect(woken.countChats()).toBe(2);
 			expect(woken.chatOf(user(2))).toMatchObject({ chatId: chat(1), joined: false });
 			expect(woken.chatOf(user(4))).toMatchObject({ chatId: chat(2), joined: true });
@@ -32,14 +32,14 @@ describe("lobby store", () => {
 			expect(woken.blocked(user(5), user(7), now + 1)).toBe(false);
 			expect(woken.endChat(chat(1))).toMatchObject({ userA: user(1), userB: user(2) });
 			expect(woken.chatOf(user(1))).toBeNull();
-			expect(new LobbyStore(state.storage.sql).countChats()).toBe(1);
+			expect(new LobbyStore(state.storage).countChats()).toBe(1);
 		});
 	});
 
 	it("keeps each user's partners in order, also within one millisecond and across a wake", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
 			const now = 1_000_000_000_000;
-			const store = new LobbyStore(state.storage.sql);
+			const store = new LobbyStore(state.storage);
 			// In one millisecond, user 1 meets 2, 3, 4, 5 in that order, then each of them meets someone else.
 			for (const n of [2, 3, 4, 5]) {
 				store.recordMatch(chat(n), user(1), user(n), now);
@@ -49,7 +49,7 @@ describe("lobby store", () => {
 			}
 			// Past the 5 minutes, only user 1's last partner, 5, is still kept away.
 			const later = now + RECENT_PARTNERS.ttlMs + 1;
-			for (const s of [store, new LobbyStore(state.storage.sql)]) {
+			for (const s of [store, new LobbyStore(state.storage)]) {
 				expect(s.blocked(user(1), user(5), later)).toBe(true);
 				expect(s.blocked(user(1), user(4), later)).toBe(false);
 				expect(s.blocked(user(1), user(2), later)).toBe(false);
@@ -80,7 +80,7 @@ describe("lobby store", () => {
 			);
 			sql.exec("INSERT INTO reported_pairs VALUES (?, ?)", `${user(5)}:${user(6)}`, now - 1000);
 
-			const store = new LobbyStore(sql);
+			const store = new LobbyStore(state.storage);
 			const tables = sql
 				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
 				.toArray()
