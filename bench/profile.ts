@@ -4,7 +4,7 @@
 // of three loads: relay, joins, new connections. Prints the functions with
 // the most self time (bundled names; time in native calls such as SQLite and
 // crypto counts to the JavaScript function that made them).
-import WebSocket from "ws";
+import { Inspector } from "./lib/inspector.ts";
 import { closeAll, openLobby, pool, type Sock } from "./lib/client.ts";
 import { poissonTimes, rng, runSchedule, sleep } from "./lib/poisson.ts";
 import { type BenchServer, pinSelf, startServer } from "./lib/servers.ts";
@@ -20,48 +20,6 @@ interface Profile {
 	nodes: ProfileNode[];
 	samples: number[];
 	timeDeltas: number[];
-}
-
-class Inspector {
-	private id = 0;
-	private readonly pending = new Map<number, (result: unknown) => void>();
-	private readonly ws: WebSocket;
-	private constructor(ws: WebSocket) {
-		this.ws = ws;
-		ws.on("message", (data) => {
-			const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: unknown };
-			if (msg.id !== undefined) this.pending.get(msg.id)?.(msg.error ? { error: msg.error } : msg.result);
-		});
-	}
-	static async attach(port: number): Promise<Inspector> {
-		const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
-			title?: string;
-			webSocketDebuggerUrl: string;
-		}[];
-		const target = targets.find((t) => t.title?.includes("flamingo-chat")) ?? targets[0];
-		if (!target) throw new Error("the inspector lists no target");
-		const ws = new WebSocket(target.webSocketDebuggerUrl);
-		await new Promise<void>((resolve, reject) => {
-			ws.once("open", () => resolve());
-			ws.once("error", reject);
-		});
-		return new Inspector(ws);
-	}
-	call(method: string, params: object = {}): Promise<unknown> {
-		const id = ++this.id;
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`${method} timed out`)), 30_000);
-			this.pending.set(id, (r) => {
-				clearTimeout(timer);
-				this.pending.delete(id);
-				resolve(r);
-			});
-			this.ws.send(JSON.stringify({ id, method, params }));
-		});
-	}
-	close(): void {
-		this.ws.close();
-	}
 }
 
 function top(profile: Profile, n: number): string {

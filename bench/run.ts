@@ -517,6 +517,21 @@ function summarize() {
 				note: `bare-do ${results.memory["bare-do"]?.kibPerUserIdle ?? "n/a"}`,
 			}),
 		);
+		if (mem.heapKibPerUser !== null) {
+			targets.push(
+				target({
+					name: "memory per waiting user, the isolate's heap",
+					figure: "KiB of V8 + embedder heap after a GC",
+					ours: mem.heapKibPerUser,
+					reference: null,
+					referenceName: "",
+					value: mem.heapKibPerUser,
+					op: "<=",
+					limit: 10,
+					note: `bare-do ${results.memory["bare-do"]?.heapKibPerUser ?? "n/a"}`,
+				}),
+			);
+		}
 	}
 	return { rows, relay, ladder, queue, handover, targets };
 }
@@ -597,7 +612,16 @@ const human = [
 	),
 	"",
 	plainTable(
-		["memory", "sockets", "RSS before MiB", "after open", "after idle", "KiB/user awake", "KiB/user idle"],
+		[
+			"memory",
+			"sockets",
+			"RSS before MiB",
+			"after open",
+			"after idle",
+			"KiB/user awake",
+			"KiB/user idle",
+			"isolate heap KiB/user",
+		],
 		(Object.entries(results.memory) as [ServerKind, MemoryResult][]).map(([k, m]) => [
 			k,
 			String(m.sockets),
@@ -606,6 +630,7 @@ const human = [
 			(m.rssAfterIdleKiB / 1024).toFixed(0),
 			String(m.kibPerUserAwake),
 			String(m.kibPerUserIdle),
+			m.heapKibPerUser === null ? "-" : String(m.heapKibPerUser),
 		]),
 	),
 	"",

@@ -142,7 +142,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const pair = new WebSocketPair();
 		const server = pair[1];
 		this.ctx.acceptWebSocket(server);
-		const ip = request.headers.get("CF-Connecting-IP");
+		// The address only serves the per-address abuse rule: not computed when per-IP limits are off.
+		const ip = this.env.PER_IP_LIMITS === "off" ? null : request.headers.get("CF-Connecting-IP");
 		const address = ip && this.signer ? await this.signer.addressTag(ip) : undefined;
 		const att: LobbyAttachment = {
 			origin: socketOrigin(new URL(request.url)),
@@ -280,7 +281,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const claimed = payload.user_id ?? "";
 		const resumed = claimed !== "" && (await this.signer.verifyToken(claimed, payload.token ?? ""));
 		const user = resumed ? claimed : newUserId();
-		const token = await this.signer.token(user);
+		// A verified token is the MAC of its user id: the same one again, no second HMAC.
+		const token = resumed ? (payload.token as string) : await this.signer.token(user);
 		if (ws.readyState !== WebSocket.OPEN) return;
 
 		// One lobby socket per user: the newest wins, the older one is told why.

@@ -32,8 +32,8 @@ export interface LiveChat {
 /** What the matching rules need to know of one user, newest partner first. */
 interface UserMemory {
 	partners: { partner: string; at: number }[];
-	/** Users this one reported or was reported by → when. */
-	reported: Map<string, number>;
+	/** Users this one reported or was reported by → when; null for the many who have none. */
+	reported: Map<string, number> | null;
 	/** Known not to be flagged until a new report about them arrives; flagged users are asked every time (rare). */
 	notFlagged: boolean;
 	usedAt: number;
@@ -217,10 +217,11 @@ export class LobbyStore {
 			reason,
 			now,
 		);
-		this.users.get(reporter)?.reported.set(reported, now);
+		const reporterMemory = this.users.get(reporter);
+		if (reporterMemory) (reporterMemory.reported ??= new Map()).set(reported, now);
 		const memory = this.users.get(reported);
 		if (memory) {
-			memory.reported.set(reporter, now);
+			(memory.reported ??= new Map()).set(reporter, now);
 			memory.notFlagged = false;
 		}
 	}
@@ -252,7 +253,7 @@ export class LobbyStore {
 		return (
 			metRecently(ma, b, now) ||
 			metRecently(mb, a, now) ||
-			(ma.reported.get(b) ?? Number.NEGATIVE_INFINITY) > now - REPORT_TTL_MS
+			(ma.reported?.get(b) ?? Number.NEGATIVE_INFINITY) > now - REPORT_TTL_MS
 		);
 	}
 
@@ -262,7 +263,7 @@ export class LobbyStore {
 		if (!memory) {
 			// One statement: on this stack each one costs more than the rows it reads.
 			const partners: UserMemory["partners"] = [];
-			const reported = new Map<string, number>();
+			let reported: Map<string, number> | null = null;
 			let reporters = 0;
 			const seqs = new Map<UserMemory["partners"][number], number>();
 			for (const row of this.sql.exec<{ kind: string; other: string | null; at: number; seq: number }>(
@@ -279,7 +280,10 @@ export class LobbyStore {
 					const p = { partner: row.other, at: row.at };
 					seqs.set(p, row.seq);
 					partners.push(p);
-				} else if (row.kind === "r" && row.other !== null) reported.set(row.other, row.at);
+				} else if (row.kind === "r" && row.other !== null) {
+					reported ??= new Map();
+					reported.set(row.other, row.at);
+				}
 				else if (row.kind === "f") reporters = row.at;
 			}
 			// Newest first; matches within one millisecond in the order they were made.
