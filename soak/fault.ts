@@ -49,17 +49,8 @@ export interface Fault {
 	durationMs?: number;
 }
 
-/** mulberry32: a small, fast, seeded generator of floats in [0, 1). */
-export function seeded(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
+/** The bench's seeded generator (mulberry32), so both tools repeat a run the same way. */
+export { rng as seeded } from "../bench/lib/poisson.ts";
 
 /** A gap of an exponential distribution with `ratePerMs` events per ms (the gaps of a Poisson process). */
 export function exponentialGap(random: () => number, ratePerMs: number): number {

@@ -13,6 +13,7 @@ import type { DevServer } from "../e2e/dev-server";
 import { initUser, joinQueue, openChat, useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect } from "../e2e/ws-client";
 import { writeFigures } from "./figures";
+import { type Stats, statsOf } from "./helpers";
 
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 const SWEEP_MS = 500;
@@ -56,30 +57,8 @@ async function proxyTo(s: DevServer): Promise<{ proxy: FaultProxy; wsUrl: string
 	return { proxy, wsUrl: `ws://127.0.0.1:${proxy.port}` };
 }
 
-interface Stats {
-	online: number;
-	waiting: number;
-	chatting: number;
-	active_chats: number;
-}
-
-async function stats(): Promise<Stats> {
-	const res = await fetch(`${server.baseUrl}/api/stats`);
-	return (await res.json()) as Stats;
-}
-
-/** Polls /api/stats (cached up to 2 s) until `ok`, or fails after `timeoutMs`. */
-async function statsUntil(what: string, ok: (s: Stats) => boolean, timeoutMs: number): Promise<Stats> {
-	const deadline = Date.now() + timeoutMs;
-	let last = await stats();
-	while (!ok(last)) {
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stats ${JSON.stringify(last)}`);
-		await new Promise((r) => setTimeout(r, 250));
-		last = await stats();
-	}
-	return last;
-}
+const statsUntil = (what: string, ok: (s: Stats) => boolean, timeoutMs: number) =>
+	statsOf(server.baseUrl).until(what, ok, timeoutMs);
 
 /** /api/stats may be cached for 2 s: wait until an answer computed after `since` could be seen. */
 const STATS_CACHE_MS = 2_000;

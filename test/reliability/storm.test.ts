@@ -8,6 +8,7 @@ import { afterAll, expect, it } from "vitest";
 import { useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect, type TestClient } from "../e2e/ws-client";
 import { writeFigures } from "./figures";
+import { type Stats, statsOf } from "./helpers";
 
 const USERS = 2_000;
 const JOIN_WINDOW_MS = 2_000;
@@ -29,30 +30,8 @@ const server = useDevServer({ vars: { PER_IP_LIMITS: "off", ABANDON_MS: String(A
 
 afterAll(() => closeAllClients(5_000));
 
-interface Stats {
-	online: number;
-	waiting: number;
-	chatting: number;
-	active_chats: number;
-}
-
-async function stats(): Promise<Stats> {
-	const res = await fetch(`${server.baseUrl}/api/stats`);
-	return (await res.json()) as Stats;
-}
-
-async function statsUntil(what: string, ok: (s: Stats) => boolean, timeoutMs: number): Promise<Stats> {
-	const deadline = Date.now() + timeoutMs;
-	let last = await stats();
-	while (!ok(last)) {
-		if (Date.now() > deadline) {
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stats ${JSON.stringify(last)}`);
-		}
-		await sleep(300);
-		last = await stats();
-	}
-	return last;
-}
+const statsUntil = (what: string, ok: (s: Stats) => boolean, timeoutMs: number) =>
+	statsOf(server.baseUrl).until(what, ok, timeoutMs);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
