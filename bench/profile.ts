@@ -4,8 +4,9 @@
 // of three loads: relay, joins, new connections. Prints the functions with
 // the most self time (bundled names; time in native calls such as SQLite and
 // crypto counts to the JavaScript function that made them).
-import { Inspector } from "./lib/inspector.ts";
+
 import { closeAll, openLobby, pool, type Sock } from "./lib/client.ts";
+import { Inspector } from "./lib/inspector.ts";
 import { poissonTimes, rng, runSchedule, sleep } from "./lib/poisson.ts";
 import { type BenchServer, pinSelf, startServer } from "./lib/servers.ts";
 import { closeChats, JOIN_ANY, openChats } from "./scenarios/common.ts";

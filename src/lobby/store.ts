@@ -218,10 +218,10 @@ export class LobbyStore {
 			now,
 		);
 		const reporterMemory = this.users.get(reporter);
-		if (reporterMemory) (reporterMemory.reported ??= new Map()).set(reported, now);
+		if (reporterMemory) remember(reporterMemory, reported, now);
 		const memory = this.users.get(reported);
 		if (memory) {
-			(memory.reported ??= new Map()).set(reporter, now);
+			remember(memory, reporter, now);
 			memory.notFlagged = false;
 		}
 	}
@@ -283,8 +283,7 @@ export class LobbyStore {
 				} else if (row.kind === "r" && row.other !== null) {
 					reported ??= new Map();
 					reported.set(row.other, row.at);
-				}
-				else if (row.kind === "f") reporters = row.at;
+				} else if (row.kind === "f") reporters = row.at;
 			}
 			// Newest first; matches within one millisecond in the order they were made.
 			partners.sort((x, y) => y.at - x.at || (seqs.get(y) ?? 0) - (seqs.get(x) ?? 0));
@@ -337,6 +336,12 @@ export class LobbyStore {
 			if (memory.usedAt < now - USER_MEMORY_IDLE_MS) this.users.delete(user);
 		}
 	}
+}
+
+/** Notes a report between this user and `other`. */
+function remember(memory: UserMemory, other: string, at: number): void {
+	if (!memory.reported) memory.reported = new Map();
+	memory.reported.set(other, at);
 }
 
 /** `other` was this user's last partner (within a day) or one of the last three within five minutes. */
