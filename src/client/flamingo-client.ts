@@ -104,6 +104,12 @@ export interface ClientOptions {
 	WebSocket?: typeof WebSocket;
 	/** Keep-alive interval; the server drops sockets silent for 40 s. */
 	pingIntervalMs?: number;
+	/**
+	 * A socket that hears nothing within this long after a ping is taken for
+	 * dead and reconnected: a network that went dark closes nothing, and the
+	 * page would otherwise show "connected" while its messages stay unsent.
+	 */
+	pongTimeoutMs?: number;
 	/** Reconnect backoff bounds (before jitter). */
 	minReconnectDelayMs?: number;
 	maxReconnectDelayMs?: number;
@@ -113,6 +119,8 @@ export interface ClientOptions {
 
 const IDENTITY_KEY = "flamingo.identity";
 const CHAT_KEY = "flamingo.chat";
+/** Close code of a socket FlamingoClient gave up on because no pong came back (an application code). */
+const CLOSE_NO_PONG = 4000;
 /** How often a 4401 on the chat socket is retried through a fresh `ready.chat` ticket. */
 const MAX_TICKET_RETRIES = 2;
 /** Client-side pacing of send_message, under the server's limit. */
@@ -181,6 +189,9 @@ export class FlamingoClient {
 	private ticketRetries = 0;
 	private retryTimer: ReturnType<typeof setTimeout> | null = null;
 	private pingTimer: ReturnType<typeof setInterval> | null = null;
+	/** Per socket: when the ping still unanswered was sent (nothing heard since). */
+	private readonly pingSentAt = new WeakMap<ReconnectingWebSocket, number>();
+	private readonly pongTimers = new Set<ReturnType<typeof setTimeout>>();
 	private typingSent = false;
 	/**
 	 * The challenge being solved, if any: a new object per attempt, so an
@@ -346,6 +357,8 @@ export class FlamingoClient {
 		this.closeChat();
 		if (this.pingTimer !== null) clearInterval(this.pingTimer);
 		this.pingTimer = null;
+		for (const t of this.pongTimers) clearTimeout(t);
+		this.pongTimers.clear();
 		this.clearTypingTimer();
 		this.update({ connected: false });
 	}
@@ -718,7 +731,7 @@ export class FlamingoClient {
 			if (attempts++ > 0) await new Promise((r) => setTimeout(r, Math.random() * min));
 			return typeof url === "function" ? url() : url;
 		};
-		return new ReconnectingWebSocket(provider, [], {
+		const socket = new ReconnectingWebSocket(provider, [], {
 			WebSocket: this.options.WebSocket ?? globalThis.WebSocket,
 			minReconnectionDelay: min,
 			maxReconnectionDelay: this.options.maxReconnectDelayMs ?? 10_000,
@@ -727,6 +740,11 @@ export class FlamingoClient {
 			maxEnqueuedMessages: 0,
 			shouldReconnectOnClose: shouldReconnect,
 		});
+		// Any frame, and a new connection, answer the outstanding ping.
+		const heard = () => this.pingSentAt.delete(socket);
+		socket.addEventListener("open", heard);
+		socket.addEventListener("message", heard);
+		return socket;
 	}
 
 	private sendLobby(event: { type: string; payload: object }): void {
@@ -742,9 +760,25 @@ export class FlamingoClient {
 		if (this.pingTimer !== null) return;
 		this.pingTimer = setInterval(() => {
 			for (const socket of [this.lobby, this.chat]) {
-				if (socket?.readyState === ReconnectingWebSocket.OPEN) socket.send(PING_FRAME);
+				if (socket?.readyState === ReconnectingWebSocket.OPEN && !this.pingSentAt.has(socket)) this.ping(socket);
 			}
 		}, this.options.pingIntervalMs ?? 25_000);
+	}
+
+	/** Sends the keep-alive ping, and reconnects the socket if nothing comes back in time. */
+	private ping(socket: ReconnectingWebSocket): void {
+		const sentAt = Date.now();
+		this.pingSentAt.set(socket, sentAt);
+		socket.send(PING_FRAME);
+		const timer = setTimeout(() => {
+			this.pongTimers.delete(timer);
+			const current = socket === this.lobby || socket === this.chat;
+			if (!current || this.pingSentAt.get(socket) !== sentAt) return;
+			this.pingSentAt.delete(socket);
+			// partysocket closes it on our side (the close handlers see 4000) and connects again.
+			socket.reconnect(CLOSE_NO_PONG, "no pong");
+		}, this.options.pongTimeoutMs ?? 10_000);
+		this.pongTimers.add(timer);
 	}
 
 	private clearRetry(): void {

@@ -73,6 +73,23 @@ describe("FlamingoClient under faults", () => {
 		expect(s.phase).toBe("chatting");
 	});
 
+	it("a chat connection that goes dark without closing is given up when a ping goes unanswered, and comes back", async () => {
+		const dark = { pingIntervalMs: 500, pongTimeoutMs: 1_000 };
+		const a = await openTab({ port: server.port, proxy: true, minReconnectDelayMs: 200, ...dark });
+		const b = await openTab({ port: server.port });
+		await pair(a, b);
+		const darkMs = 6_000;
+		const darkFrom = Date.now();
+		a.proxy?.blackhole(darkMs);
+		a.client.send("typed in the dark");
+		// Nothing closed, yet the page must stop saying "connected" well before the network returns.
+		await until(a.client, "A notices the dead connection", (s) => !s.connected, 4_000);
+		expect(Date.now() - darkFrom).toBeLessThan(darkMs);
+		const s = await until(a.client, "A back in the chat, its message acked", (x) => chatting(x) && allAcked(x), 20_000);
+		expect(s.transcript?.messages.map((m) => m.content)).toContain("typed in the dark");
+		await until(b.client, "B got it", (x) => received(x).includes("typed in the dark"), 10_000);
+	});
+
 	it("a lobby closed 'matched' whose match_found the client dropped (it was closing the socket) still reaches the chat", async () => {
 		const a = await openTab({ port: server.port, proxy: true });
 		a.client.start({ gender: "female", preference: "female", interests: ["soak-matched-race"] });

@@ -35,6 +35,7 @@ export interface TabOptions {
 	/** Defaults to the browser bundle. */
 	Client?: FlamingoClientClass;
 	pingIntervalMs?: number;
+	pongTimeoutMs?: number;
 	minReconnectDelayMs?: number;
 	maxReconnectDelayMs?: number;
 }
@@ -62,6 +63,7 @@ export async function openTab(options: TabOptions): Promise<Tab> {
 		sessionStorage: session,
 		WebSocket: Recording,
 		pingIntervalMs: options.pingIntervalMs ?? 25_000,
+		...(options.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: options.pongTimeoutMs }),
 		minReconnectDelayMs: options.minReconnectDelayMs ?? 500,
 		maxReconnectDelayMs: options.maxReconnectDelayMs ?? 10_000,
 	});
