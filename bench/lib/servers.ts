@@ -4,13 +4,13 @@
 // - bare-do: `npm exec -- wrangler dev --config bench/baselines/bare-do/wrangler.toml`;
 // - node-ws: `node bench/baselines/node-ws/server.ts`.
 // Stopping kills exactly the group that was started (SIGTERM, then SIGKILL).
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { delay, freePort, ownGroup, runningGroups } from "../../test/e2e/process-group.ts";
 import { cmdline, descendants, groupCpuSeconds, listeningPorts, rssKiB } from "./cpu.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -51,61 +51,8 @@ export interface BenchServer {
 /** CPU seconds of every server group this process started and has not stopped. */
 export function allServersCpuSeconds(): number {
 	let total = 0;
-	for (const pgid of running) total += groupCpuSeconds(pgid);
+	for (const pgid of runningGroups()) total += groupCpuSeconds(pgid);
 	return total;
-}
-
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			if (address === null || typeof address === "string") {
-				server.close();
-				reject(new Error("could not read the bound port"));
-				return;
-			}
-			server.close((err) => (err ? reject(err) : resolve(address.port)));
-		});
-	});
-}
-
-/** Groups started here and not stopped yet: killed if the bench exits early. */
-const running = new Set<number>();
-process.once("exit", () => {
-	for (const pgid of running) {
-		try {
-			process.kill(-pgid, "SIGKILL");
-		} catch {
-			// gone
-		}
-	}
-});
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-	try {
-		process.kill(-pgid, signal);
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-	}
-}
-
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function exited(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-	return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 async function healthy(url: string): Promise<boolean> {
@@ -178,25 +125,12 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 	});
 	child.stdout?.on("data", capture);
 	child.stderr?.on("data", capture);
-	const pgid = child.pid;
-	if (pgid === undefined) throw new Error(`could not spawn ${command.join(" ")}`);
-	running.add(pgid);
-	const done = exited(child);
-
-	let stopping: Promise<void> | undefined;
-	const stop = (): Promise<void> => {
-		stopping ??= (async () => {
-			killGroup(pgid, "SIGTERM");
-			const deadline = Date.now() + 10_000;
-			while (groupAlive(pgid) && Date.now() < deadline) await delay(100);
-			if (groupAlive(pgid)) killGroup(pgid, "SIGKILL");
-			await done;
-			const hard = Date.now() + 5_000;
-			while (groupAlive(pgid) && Date.now() < hard) await delay(100);
-			running.delete(pgid);
-			if (persistTo) await rm(persistTo, { recursive: true, force: true });
-		})();
-		return stopping;
+	if (child.pid === undefined) throw new Error(`could not spawn ${command.join(" ")}`);
+	const group = ownGroup(child);
+	const { pgid } = group;
+	const stop = async (): Promise<void> => {
+		await group.stop();
+		if (persistTo) await rm(persistTo, { recursive: true, force: true });
 	};
 
 	const fail = async (why: string): Promise<never> => {

@@ -1,11 +1,13 @@
 // Starts the real `npm run dev` (wrangler dev) on a free loopback port, with
 // its own persistence directory, and stops exactly the process group it started.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { delay, freePort, ownGroup } from "./process-group.ts";
+
+export { freePort };
 
 /** The repository root: this file lives in test/e2e. */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -46,62 +48,6 @@ export interface DevServer {
 	stop(): Promise<void>;
 }
 
-/** A port that was free on 127.0.0.1 a moment ago: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			if (address === null || typeof address === "string") {
-				server.close();
-				reject(new Error("could not read the bound port"));
-				return;
-			}
-			server.close((err) => (err ? reject(err) : resolve(address.port)));
-		});
-	});
-}
-
-/** Process groups started here and not yet stopped, killed if the test process exits early. */
-const running = new Set<number>();
-process.once("exit", () => {
-	for (const pgid of running) {
-		try {
-			process.kill(-pgid, "SIGKILL");
-		} catch {
-			// already gone
-		}
-	}
-});
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-	try {
-		process.kill(-pgid, signal);
-	} catch (err) {
-		// ESRCH: the whole group is gone already.
-		if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-	}
-}
-
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves when the child has exited (or at once if it already has). */
-function exited(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-	return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
 	const port = options.port ?? (await freePort());
 	const ownsPersistDir = options.persistTo === undefined;
@@ -130,30 +76,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 	});
 	child.stdout?.on("data", capture);
 	child.stderr?.on("data", capture);
-	const pgid = child.pid;
-	if (pgid === undefined) {
+	if (child.pid === undefined) {
 		await removePersistDir();
 		throw new Error("could not spawn `npm run dev`");
 	}
-	running.add(pgid);
-	const done = exited(child);
+	const group = ownGroup(child);
 
 	const baseUrl = `http://127.0.0.1:${port}`;
-	let stopping: Promise<void> | undefined;
-	const stop = (): Promise<void> => {
-		stopping ??= (async () => {
-			killGroup(pgid, "SIGTERM");
-			const deadline = Date.now() + 10_000;
-			// The group, not just npm: wrangler and workerd must be gone as well.
-			while (groupAlive(pgid) && Date.now() < deadline) await delay(100);
-			if (groupAlive(pgid)) killGroup(pgid, "SIGKILL");
-			await done;
-			const hardDeadline = Date.now() + 5_000;
-			while (groupAlive(pgid) && Date.now() < hardDeadline) await delay(100);
-			running.delete(pgid);
-			await removePersistDir();
-		})();
-		return stopping;
+	const stop = async (): Promise<void> => {
+		await group.stop();
+		await removePersistDir();
 	};
 
 	const startTimeoutMs = options.startTimeoutMs ?? 90_000;

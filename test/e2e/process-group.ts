@@ -1,0 +1,96 @@
+// Servers started as their own process group (npm → wrangler → workerd), and
+// stopped as a whole: shared by the e2e and reliability harness
+// (dev-server.ts), the soak and the benchmark (bench/lib/servers.ts). Only
+// groups started here are ever signalled, and any still running when this
+// process exits are killed.
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+/** A port that was free on 127.0.0.1 a moment ago: bind port 0, read it, release it. */
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.unref();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const address = server.address();
+			if (address === null || typeof address === "string") {
+				server.close();
+				reject(new Error("could not read the bound port"));
+				return;
+			}
+			server.close((err) => (err ? reject(err) : resolve(address.port)));
+		});
+	});
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Process groups started here and not yet stopped, killed if this process exits early. */
+const running = new Set<number>();
+process.once("exit", () => {
+	for (const pgid of running) {
+		try {
+			process.kill(-pgid, "SIGKILL");
+		} catch {
+			// already gone
+		}
+	}
+});
+
+/** The groups started here and not stopped yet. */
+export function runningGroups(): ReadonlySet<number> {
+	return running;
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-pgid, signal);
+	} catch (err) {
+		// ESRCH: the whole group is gone already.
+		if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+	}
+}
+
+function groupAlive(pgid: number): boolean {
+	try {
+		process.kill(-pgid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** Resolves when the child has exited (or at once if it already has). */
+function exited(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/**
+ * Takes charge of a child spawned with `detached: true` (so its pid is its
+ * group's id). `stop()` sends the group SIGTERM, then SIGKILL after 10 s,
+ * and resolves once the child and the whole group (wrangler and workerd too)
+ * are gone; calling it again returns the same promise.
+ */
+export function ownGroup(child: ChildProcess): { pgid: number; stop: () => Promise<void> } {
+	const pgid = child.pid;
+	if (pgid === undefined) throw new Error("the child has no pid (spawn failed)");
+	running.add(pgid);
+	const done = exited(child);
+	let stopping: Promise<void> | undefined;
+	const stop = (): Promise<void> => {
+		stopping ??= (async () => {
+			killGroup(pgid, "SIGTERM");
+			const deadline = Date.now() + 10_000;
+			while (groupAlive(pgid) && Date.now() < deadline) await delay(100);
+			if (groupAlive(pgid)) killGroup(pgid, "SIGKILL");
+			await done;
+			const hardDeadline = Date.now() + 5_000;
+			while (groupAlive(pgid) && Date.now() < hardDeadline) await delay(100);
+			running.delete(pgid);
+		})();
+		return stopping;
+	};
+	return { pgid, stop };
+}
