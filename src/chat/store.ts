@@ -20,6 +20,12 @@ export interface StoredMessage {
 	sentAt: number;
 }
 
+/** What a resend with a known `client_msg_id` is acked with again. */
+export interface AcceptedAs {
+	id: number;
+	sentAt: number;
+}
+
 /** Ended chats keep only this, until their tickets can no longer start a chat. */
 export interface Tombstone {
 	until: number;
@@ -33,8 +39,8 @@ const LOBBY_TOLD = "lobby_told";
 const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientMsgId}`;
 
 export class ChatStore {
-	/** The in-memory client_msg_id index; undefined until first needed after a wake. */
-	private byClient: Map<string, StoredMessage> | undefined;
+	/** The in-memory client_msg_id index (id and time only, for the ack); undefined until first needed after a wake. */
+	private byClient: Map<string, AcceptedAs> | undefined;
 
 	constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -127,7 +133,7 @@ export class ChatStore {
 	}
 
 	/** The message a sender already sent with this `client_msg_id`, if any. */
-	byClientId(sender: string, clientMsgId: string): StoredMessage | null {
+	byClientId(sender: string, clientMsgId: string): AcceptedAs | null {
 		return this.clientIds().get(clientKey(sender, clientMsgId)) ?? null;
 	}
 
@@ -145,28 +151,20 @@ export class ChatStore {
 			message.sentAt,
 			relayed ? 1 : 0,
 		);
-		if (message.clientMsgId !== null) this.clientIds().set(clientKey(message.sender, message.clientMsgId), message);
+		if (message.clientMsgId !== null) {
+			this.clientIds().set(clientKey(message.sender, message.clientMsgId), { id: message.id, sentAt: message.sentAt });
+		}
 	}
 
-	/** sender + client_msg_id → message, read from the rows once per wake. */
-	private clientIds(): Map<string, StoredMessage> {
+	/** sender + client_msg_id → id and time, read from the rows once per wake. */
+	private clientIds(): Map<string, AcceptedAs> {
 		if (this.byClient) return this.byClient;
-		const index = new Map<string, StoredMessage>();
+		const index = new Map<string, AcceptedAs>();
 		if (this.hasTables()) {
-			for (const row of this.sql.exec<{
-				id: number;
-				sender: string;
-				content: string;
-				client_msg_id: string;
-				sent_at: number;
-			}>("SELECT id, sender, content, client_msg_id, sent_at FROM messages WHERE client_msg_id IS NOT NULL")) {
-				index.set(clientKey(row.sender, row.client_msg_id), {
-					id: row.id,
-					sender: row.sender,
-					content: row.content,
-					clientMsgId: row.client_msg_id,
-					sentAt: row.sent_at,
-				});
+			for (const row of this.sql.exec<{ id: number; sender: string; client_msg_id: string; sent_at: number }>(
+				"SELECT id, sender, client_msg_id, sent_at FROM messages WHERE client_msg_id IS NOT NULL",
+			)) {
+				index.set(clientKey(row.sender, row.client_msg_id), { id: row.id, sentAt: row.sent_at });
 			}
 		}
 		this.byClient = index;
