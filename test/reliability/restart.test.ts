@@ -143,7 +143,7 @@ it("clients reconnect by themselves after a restart, to the same chats, and no a
 });
 
 it("after a restart, a chat whose other user never comes back ends partner_disconnected after the grace period", async () => {
-	const GRACE_MS = 3_000;
+	const GRACE_MS = 5_000;
 	const SWEEP_MS = 1_000;
 	const vars = { PER_IP_LIMITS: "off", GRACE_MS: String(GRACE_MS), SWEEP_MS: String(SWEEP_MS) };
 	const dir = await mkdtemp(join(tmpdir(), "flamingo-restart-"));
@@ -151,7 +151,10 @@ it("after a restart, a chat whose other user never comes back ends partner_disco
 	let s = await startDevServer({ port: p, persistTo: dir, vars });
 	try {
 		const a = await openTab({ port: p });
-		const b = await openTab({ port: p });
+		// B must be back within the grace period, which the restart started for
+		// both members (every socket dropped): retries at most 1 s apart, not
+		// partysocket's default 10 s, so that a slow restart cannot outlast it.
+		const b = await openTab({ port: p, minReconnectDelayMs: 200, maxReconnectDelayMs: 1_000 });
 		await pair(a, b);
 		const stoppedAt = Date.now();
 		await s.stop();
