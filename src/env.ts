@@ -5,7 +5,6 @@ import type { Matchmaker } from "./lobby/matchmaker";
 export interface Env {
 	MATCHMAKER: DurableObjectNamespace<Matchmaker>;
 	CHAT_ROOM: DurableObjectNamespace<ChatRoom>;
-	ASSETS: Fetcher;
 	UPGRADE_LIMITER?: RateLimit;
 	SECRET?: string;
 	ALLOWED_ORIGINS?: string;

@@ -1,9 +1,11 @@
 // The Worker: HTTP routing only. Origin and per-IP checks happen here, before
 // any Durable Object is woken; everything stateful lives in the objects.
 import { type IRequest, Router } from "itty-router";
+import { APP_FILES } from "../dist/app-files";
 import { isChatId } from "./auth/signing";
 import { CLOSE_BAD_TICKET } from "./chat/room";
 import type { Env } from "./env";
+import { serveAppFile } from "./http/app-files";
 import { originAllowed, parseAllowList } from "./http/origin";
 import { forbiddenOrigin, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
 import { cachedStats } from "./http/stats";
@@ -54,7 +56,7 @@ const router = Router<IRequest, Args>()
 		return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(chatId)).fetch(request);
 	})
 	.all("/ws/*", guardUpgrade, () => notFound())
-	.all("*", (request, env) => env.ASSETS.fetch(request));
+	.all("*", (request) => serveAppFile(APP_FILES, request));
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),

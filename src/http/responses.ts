@@ -24,3 +24,10 @@ export function tooManyUpgrades(retryAfterSeconds: number): Response {
 export function notFound(): Response {
 	return new Response("Not Found\n", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }
+
+export function methodNotAllowed(allow: string): Response {
+	return new Response("Method Not Allowed\n", {
+		status: 405,
+		headers: { Allow: allow, "Content-Type": "text/plain; charset=utf-8" },
+	});
+}

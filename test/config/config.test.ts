@@ -10,7 +10,7 @@ const read = (path: string) => readFileSync(path, "utf8");
 const wrangler = parseToml(read("wrangler.toml")) as Record<string, unknown> & {
 	durable_objects: { bindings: { name: string; class_name: string }[] };
 	migrations: { tag: string; new_sqlite_classes?: string[]; new_classes?: string[] }[];
-	assets: { directory: string; binding: string; run_worker_first: string[] };
+	assets?: unknown;
 	ratelimits: { name: string; namespace_id: string; simple: { limit: number; period: number } }[];
 	build: { command: string; watch_dir: string[] };
 	observability: { enabled: boolean };
@@ -33,11 +33,10 @@ describe("wrangler.toml", () => {
 		expect(new Set(wrangler.migrations.map((m) => m.tag)).size).toBe(wrangler.migrations.length);
 	});
 
-	it("serves the built app as assets, with the Worker first for the API and sockets", () => {
-		expect(wrangler.assets.directory).toBe("./dist/client");
-		expect(wrangler.assets.binding).toBe("ASSETS");
-		expect(wrangler.assets.run_worker_first).toEqual(expect.arrayContaining(["/ws", "/ws/*", "/api/*"]));
+	it("builds the app into the Worker, with no assets router in front of the sockets", () => {
+		expect(wrangler.assets).toBeUndefined();
 		expect(wrangler.build.command).toContain("scripts/build-client.mjs");
+		expect(wrangler.build.watch_dir).toEqual(expect.arrayContaining(["src/client", "public"]));
 		expect(existsSync("scripts/build-client.mjs")).toBe(true);
 	});
 

@@ -15,11 +15,58 @@ describe("routes", () => {
 		expect(await res.json()).toEqual({ ok: true });
 	});
 
-	it("GET / serves the browser app from static assets", async () => {
+	it("GET / serves the browser app from the Worker", async () => {
 		const res = await exports.default.fetch(`${BASE}/`);
 		expect(res.status).toBe(200);
-		expect(res.headers.get("Content-Type")).toContain("text/html");
-		expect(await res.text()).toContain("Flamingo Chat");
+		expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+		expect(res.headers.get("Cache-Control")).toBe("public, max-age=0, must-revalidate");
+		const html = await res.text();
+		expect(html).toContain("Flamingo Chat");
+		// Every file the page names is served, with its type.
+		for (const [path, type] of [
+			["/app.js", "text/javascript"],
+			["/styles.css", "text/css"],
+		] as const) {
+			expect(html).toContain(`"${path}"`);
+			const file = await exports.default.fetch(`${BASE}${path}`);
+			expect(file.status).toBe(200);
+			expect(file.headers.get("Content-Type")).toContain(type);
+			expect((await file.text()).length).toBeGreaterThan(1000);
+		}
+	});
+
+	it("the proof-of-work worker script the app loads on demand is served", async () => {
+		const res = await exports.default.fetch(`${BASE}/pow-worker.js`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("Content-Type")).toContain("text/javascript");
+		expect(await res.text()).toContain("postMessage");
+	});
+
+	it("a revalidation with the file's ETag is 304 without a body; another ETag gets the file", async () => {
+		const first = await exports.default.fetch(`${BASE}/app.js`);
+		const etag = first.headers.get("ETag");
+		expect(etag).toMatch(/^"[\w-]{22}"$/);
+		await first.arrayBuffer();
+		const again = await exports.default.fetch(`${BASE}/app.js`, { headers: { "If-None-Match": `W/${etag}` } });
+		expect(again.status).toBe(304);
+		expect(again.headers.get("ETag")).toBe(etag);
+		expect(await again.text()).toBe("");
+		const stale = await exports.default.fetch(`${BASE}/app.js`, { headers: { "If-None-Match": '"old"' } });
+		expect(stale.status).toBe(200);
+		expect((await stale.text()).length).toBeGreaterThan(1000);
+	});
+
+	it("HEAD has the headers and no body; other methods are 405; unknown paths are 404", async () => {
+		const head = await exports.default.fetch(`${BASE}/styles.css`, { method: "HEAD" });
+		expect(head.status).toBe(200);
+		expect(head.headers.get("Content-Type")).toContain("text/css");
+		expect(await head.text()).toBe("");
+		const post = await exports.default.fetch(`${BASE}/`, { method: "POST", body: "x" });
+		expect(post.status).toBe(405);
+		expect(post.headers.get("Allow")).toBe("GET, HEAD");
+		for (const path of ["/nope.js", "/constructor", "/__proto__", "/index"]) {
+			expect((await exports.default.fetch(`${BASE}${path}`)).status, path).toBe(404);
+		}
 	});
 
 	it.each(["/ws", "/ws/chat/0123456789abcdef0123456789abcdef?ticket=x", "/ws/elsewhere"])(
