@@ -292,6 +292,7 @@ export class Matchmaker extends DurableObject<Env> {
 			closeSocket(previous, 4409, "replaced by a newer connection");
 		}
 		const now = Date.now();
+		if (!resumed) this.store.rememberNewUser(user, now);
 		const chat = this.store.chatOf(user);
 		att.user = user;
 		att.chatting = chat !== null;

@@ -257,6 +257,14 @@ export class LobbyStore {
 		);
 	}
 
+	/**
+	 * A user id minted just now has met and reported no one: its rules start
+	 * empty in memory, so its first join reads nothing from storage.
+	 */
+	rememberNewUser(user: string, now: number): void {
+		if (!this.users.has(user)) this.users.set(user, { partners: [], reported: null, notFlagged: true, usedAt: now });
+	}
+
 	/** A user's rules, from memory or, the first time after a wake, from storage. */
 	private memoryOf(user: string, now: number): UserMemory {
 		let memory = this.users.get(user);
