@@ -175,6 +175,16 @@ function user(r: Real, u: number): RealUser {
 	return x;
 }
 
+/** The chat is over for both: each is idle with no lobby socket, in the model and for real. */
+function chatOver(m: Model, r: Real, users: readonly number[]): void {
+	for (const who of users) {
+		Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
+		Object.assign(user(r, who), { chat: null, chatUrl: null });
+	}
+	m.chat = null;
+	r.chatId = null;
+}
+
 /**
  * A lobby socket for a known user: `init` with its identity. Checks `ready`:
  * the same identity, `ready.chat` exactly while chatting, and presence as the
@@ -532,12 +542,7 @@ class Reconnect implements Cmd {
 			expect((await lobbyStub(r.name).stats()).active_chats).toBe(0);
 			console.warn(`Reconnect: away ${Date.now() - away} ms, the grace period ran out; chat ended (${String(err)})`);
 			user(r, u).chat?.close();
-			for (const who of [u, p]) {
-				Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
-				Object.assign(user(r, who), { chat: null, chatUrl: null });
-			}
-			m.chat = null;
-			r.chatId = null;
+			chatOver(m, r, [u, p]);
 		}
 	}
 
@@ -648,12 +653,7 @@ class Drop implements Cmd {
 		expect(await partner.expect("partner_status", FRAME_MS)).toEqual({ online: false });
 		expect(await partner.expect("chat_ended", FRAME_MS)).toEqual({ chat_id: chatId, reason: "partner_disconnected" });
 		expect((await partner.closed(FRAME_MS)).code).toBe(1000);
-		for (const who of [u, p]) {
-			Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
-			Object.assign(user(r, who), { chat: null, chatUrl: null });
-		}
-		m.chat = null;
-		r.chatId = null;
+		chatOver(m, r, [u, p]);
 	}
 	toString(): string {
 		return `Drop(side ${this.side})`;
@@ -691,12 +691,7 @@ class EndWhileAway implements Cmd {
 		const again = await openChatSocket(chatId, me.chatUrl);
 		expect(await again.closed(FRAME_MS)).toEqual({ code: 4401, reason: "this chat is over" });
 		if (this.report) m.reported.add(pairKey(u, p));
-		for (const who of [u, p]) {
-			Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
-			Object.assign(user(r, who), { chat: null, chatUrl: null });
-		}
-		m.chat = null;
-		r.chatId = null;
+		chatOver(m, r, [u, p]);
 	}
 	toString(): string {
 		return `${this.report ? "ReportWhileAway" : "LeaveWhileAway"}(side ${this.side} away)`;
@@ -727,12 +722,7 @@ class EndChat implements Cmd {
 		expect((await mine.closed(FRAME_MS)).code).toBe(1000);
 		expect((await theirs.closed(FRAME_MS)).code).toBe(1000);
 		if (this.report) m.reported.add(pairKey(u, p));
-		for (const who of [u, p]) {
-			Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
-			Object.assign(user(r, who), { chat: null, chatUrl: null });
-		}
-		m.chat = null;
-		r.chatId = null;
+		chatOver(m, r, [u, p]);
 	}
 	toString(): string {
 		return `${this.report ? "Report" : "LeaveChat"}(side ${this.side})`;
