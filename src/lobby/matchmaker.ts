@@ -77,6 +77,12 @@ export const GLOBAL_LOBBY = "global";
 
 type Sync = void | Promise<void>;
 
+/** Sockets a sweep checks before it lets the lobby's other events run. */
+const SWEEP_SLICE = 500;
+
+/** A macrotask boundary: events waiting for the object run before it resolves. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 export class Matchmaker extends DurableObject<Env> {
 	private readonly store: LobbyStore;
 	private readonly timings: Timings;
@@ -207,8 +213,8 @@ export class Matchmaker extends DurableObject<Env> {
 			if (match) matches.push(this.makeMatch(seeker, match, now));
 		}
 		if (now >= this.nextSweep) {
-			this.sweepSilentSockets(now);
 			this.nextSweep = now + this.timings.sweepMs;
+			await this.sweepSilentSockets(now);
 			// At the sweep's pace, not at every interest window's end.
 			this.store.forgetExpired(now);
 			this.abuse.prune(now);
@@ -483,9 +489,13 @@ export class Matchmaker extends DurableObject<Env> {
 	}
 
 	/** Closes sockets that stopped answering: a closed tab does not always say goodbye. */
-	private sweepSilentSockets(now: number): void {
+	private async sweepSilentSockets(now: number): Promise<void> {
 		let count = 0;
-		for (const ws of this.ctx.getWebSockets()) {
+		const sockets = this.ctx.getWebSockets();
+		for (const [i, ws] of sockets.entries()) {
+			// In slices: with tens of thousands of users online a walk over every
+			// socket in one piece would hold every join up behind it.
+			if (i > 0 && i % SWEEP_SLICE === 0) await nextTurn();
 			if (ws.readyState !== WebSocket.OPEN) continue;
 			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
 			this.forget(ws);
