@@ -15,6 +15,7 @@
 //
 // The proxy never reads or changes the WebSocket frames it forwards.
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { listenOnLoopback } from "../test/e2e/process-group.ts";
 
 export interface SlowReader {
 	/** Every chunk from the server waits at least this long. */
@@ -60,20 +61,9 @@ export class FaultProxy {
 	}
 
 	/** Listens on a free port of 127.0.0.1 and forwards to `127.0.0.1:targetPort`. */
-	static listen(targetPort: number): Promise<FaultProxy> {
-		return new Promise((resolve, reject) => {
-			const server = createServer({ allowHalfOpen: true, noDelay: true });
-			server.once("error", reject);
-			server.listen(0, "127.0.0.1", () => {
-				const address = server.address();
-				if (address === null || typeof address === "string") {
-					server.close();
-					reject(new Error("could not read the proxy's port"));
-					return;
-				}
-				resolve(new FaultProxy(server, address.port, targetPort));
-			});
-		});
+	static async listen(targetPort: number): Promise<FaultProxy> {
+		const server = createServer({ allowHalfOpen: true, noDelay: true });
+		return new FaultProxy(server, await listenOnLoopback(server), targetPort);
 	}
 
 	/** Nothing flows either way (a blackhole, or both directions held). */

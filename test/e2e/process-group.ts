@@ -1,16 +1,14 @@
 // Servers started as their own process group (npm → wrangler → workerd), and
 // stopped as a whole: shared by the e2e and reliability harness
-// (dev-server.ts), the soak and the benchmark (bench/lib/servers.ts). Only
-// groups started here are ever signalled, and any still running when this
-// process exits are killed.
+// (dev-server.ts), the soak (and its fault proxy: listenOnLoopback) and the
+// benchmark (bench/lib/servers.ts). Only groups started here are ever
+// signalled, and any still running when this process exits are killed.
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 
-/** A port that was free on 127.0.0.1 a moment ago: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
+/** Makes `server` listen on a port of 127.0.0.1 the system picks, and resolves with that port. */
+export function listenOnLoopback(server: Server): Promise<number> {
 	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
 		server.once("error", reject);
 		server.listen(0, "127.0.0.1", () => {
 			const address = server.address();
@@ -19,9 +17,18 @@ export function freePort(): Promise<number> {
 				reject(new Error("could not read the bound port"));
 				return;
 			}
-			server.close((err) => (err ? reject(err) : resolve(address.port)));
+			resolve(address.port);
 		});
 	});
+}
+
+/** A port that was free on 127.0.0.1 a moment ago: bind port 0, read it, release it. */
+export async function freePort(): Promise<number> {
+	const server = createServer();
+	server.unref();
+	const port = await listenOnLoopback(server);
+	await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+	return port;
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
