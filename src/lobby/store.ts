@@ -228,8 +228,11 @@ export class LobbyStore {
 
 	/** Reported by FLAG_REPORTERS different people within the last day. */
 	flagged(user: string, now: number): boolean {
+		const loadedNow = !this.users.has(user);
 		const memory = this.memoryOf(user, now);
 		if (memory.notFlagged) return false;
+		// Just loaded: its statement counted the reporters as of now.
+		if (loadedNow) return true;
 		const { n } = this.sql
 			.exec<{ n: number }>(
 				"SELECT COUNT(DISTINCT reporter) AS n FROM reports WHERE reported = ? AND at > ?",

@@ -3,7 +3,13 @@
 // things, and the first schema's tables must be folded into the new ones.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LAST_PARTNER_TTL_MS, LobbyStore, RECENT_PARTNERS } from "../../src/lobby/store";
+import {
+	FLAG_REPORTERS,
+	FLAG_WINDOW_MS,
+	LAST_PARTNER_TTL_MS,
+	LobbyStore,
+	RECENT_PARTNERS,
+} from "../../src/lobby/store";
 import { lobbyName, lobbyStub } from "./helpers";
 
 const user = (n: number) => n.toString(16).padStart(16, "0");
@@ -54,6 +60,27 @@ describe("lobby store", () => {
 				expect(s.blocked(user(1), user(4), later)).toBe(false);
 				expect(s.blocked(user(1), user(2), later)).toBe(false);
 			}
+		});
+	});
+
+	it("flags a user reported by enough people, in memory and after a wake, until the reports age out", async () => {
+		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
+			const now = 1_000_000_000_000;
+			const store = new LobbyStore(state.storage);
+			const target = user(100);
+			for (let n = 1; n < FLAG_REPORTERS; n++) store.recordReport(user(n), target, "spam", now);
+			expect(store.flagged(target, now)).toBe(false);
+			expect(new LobbyStore(state.storage).flagged(target, now)).toBe(false);
+			store.recordReport(user(FLAG_REPORTERS), target, "spam", now);
+			expect(store.flagged(target, now + 1)).toBe(true);
+			// A wake reads the flag with the user's other rules.
+			expect(new LobbyStore(state.storage).flagged(target, now + 1)).toBe(true);
+			// A day later the reports no longer count, whether in memory or freshly read.
+			const later = now + FLAG_WINDOW_MS + 1;
+			expect(store.flagged(target, later)).toBe(false);
+			expect(new LobbyStore(state.storage).flagged(target, later)).toBe(false);
+			// A user id never reported is not flagged.
+			expect(new LobbyStore(state.storage).flagged(user(101), now)).toBe(false);
 		});
 	});
 
