@@ -10,11 +10,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { delay, freePort, ownGroup, runningGroups } from "../../test/e2e/process-group.ts";
+import { freePort, runningGroups, type ServerGroup, spawnServer, waitHealthy } from "../../test/e2e/process-group.ts";
 import { cmdline, descendants, groupCpuSeconds, listeningPorts, rssKiB } from "./cpu.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MAX_OUTPUT_CHARS = 64 * 1024;
 
 export type ServerKind = "ours" | "bare-do" | "node-ws";
 
@@ -106,48 +105,30 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 	}
 	if (options.cpus !== null) command = ["taskset", "-c", options.cpus, ...command];
 
-	let output = "";
-	const capture = (chunk: Buffer) => {
-		output += chunk.toString("utf8");
-		if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS);
-	};
-	const child = spawn(command[0] as string, command.slice(1), {
-		cwd: ROOT,
-		detached: true,
-		stdio: ["ignore", "pipe", "pipe"],
-		env: {
-			...process.env,
-			CLOUDFLARE_CF_FETCH_ENABLED: "false",
-			CI: "true",
-			WRANGLER_SEND_METRICS: "false",
-			NO_COLOR: "1",
-		},
-	});
-	child.stdout?.on("data", capture);
-	child.stderr?.on("data", capture);
-	if (child.pid === undefined) throw new Error(`could not spawn ${command.join(" ")}`);
-	const group = ownGroup(child);
-	const { pgid } = group;
+	let server: ServerGroup;
+	try {
+		server = spawnServer(command, ROOT);
+	} catch (err) {
+		if (persistTo) await rm(persistTo, { recursive: true, force: true });
+		throw err;
+	}
+	const { output, pgid } = server;
 	const stop = async (): Promise<void> => {
-		await group.stop();
+		await server.stop();
 		if (persistTo) await rm(persistTo, { recursive: true, force: true });
 	};
 
 	const fail = async (why: string): Promise<never> => {
 		await stop();
-		throw new Error(`${kind}: \`${command.join(" ")}\` ${why}; output:\n${output.slice(-4000)}`);
+		throw new Error(`${kind}: \`${command.join(" ")}\` ${why}; output:\n${output().slice(-4000)}`);
 	};
 
-	const timeoutMs = options.startTimeoutMs ?? 90_000;
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		if (child.exitCode !== null || child.signalCode !== null) {
-			return fail(`exited (${child.exitCode ?? child.signalCode}) before it was healthy`);
-		}
-		if (await healthy(`http://127.0.0.1:${port}/api/health`)) break;
-		if (Date.now() >= deadline) return fail(`was not healthy within ${timeoutMs} ms`);
-		await delay(200);
-	}
+	const problem = await waitHealthy(
+		`http://127.0.0.1:${port}/api/health`,
+		server.child,
+		options.startTimeoutMs ?? 90_000,
+	);
+	if (problem) return fail(problem);
 
 	// The runtime: for wrangler, the workerd descendant that is not the proxy
 	// (the proxy's entry socket is the port we asked for).
@@ -174,10 +155,10 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 		}
 		return "has no runtime entry socket answering /api/health";
 	};
-	const problem = await resolve();
-	if (problem) return fail(problem);
+	const unresolved = await resolve();
+	if (unresolved) return fail(unresolved);
 
-	const reloads = () => output.split("Reloading local server").length - 1;
+	const reloads = () => output().split("Reloading local server").length - 1;
 	const reloadsAtStart = reloads();
 	return {
 		kind,
@@ -205,7 +186,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 			return before === `${runtimePid} ${proxyPid} ${directWsUrl}`;
 		},
 		runtimeChanges: () => changes,
-		output: () => output,
+		output,
 		restarts: () => reloads() - reloadsAtStart,
 		stop,
 	};

@@ -1,18 +1,15 @@
 // Starts the real `npm run dev` (wrangler dev) on a free loopback port, with
 // its own persistence directory, and stops exactly the process group it started.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { delay, freePort, ownGroup } from "./process-group.ts";
+import { freePort, type ServerGroup, spawnServer, waitHealthy } from "./process-group.ts";
 
 export { freePort };
 
 /** The repository root: this file lives in test/e2e. */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Keep at most this much of the server's output for error messages. */
-const MAX_OUTPUT_CHARS = 64 * 1024;
 
 export interface DevServerOptions {
 	/** `--var NAME:VALUE` for each entry; an empty value is passed as `NAME:`. */
@@ -56,73 +53,36 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 	const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo];
 	for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 
-	let output = "";
-	const capture = (chunk: Buffer) => {
-		output += chunk.toString("utf8");
-		if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS);
-	};
-	const child = spawn("npm", args, {
-		cwd: ROOT,
-		// Its own process group, so that stop() reaches wrangler and workerd too.
-		detached: true,
-		stdio: ["ignore", "pipe", "pipe"],
-		env: {
-			...process.env,
-			CLOUDFLARE_CF_FETCH_ENABLED: "false",
-			CI: "true",
-			WRANGLER_SEND_METRICS: "false",
-			NO_COLOR: "1",
-		},
-	});
-	child.stdout?.on("data", capture);
-	child.stderr?.on("data", capture);
-	if (child.pid === undefined) {
+	let server: ServerGroup;
+	try {
+		server = spawnServer(["npm", ...args], ROOT);
+	} catch (err) {
 		await removePersistDir();
-		throw new Error("could not spawn `npm run dev`");
+		throw err;
 	}
-	const group = ownGroup(child);
-
+	const { output } = server;
 	const baseUrl = `http://127.0.0.1:${port}`;
 	const stop = async (): Promise<void> => {
-		await group.stop();
+		await server.stop();
 		await removePersistDir();
 	};
 
 	const startTimeoutMs = options.startTimeoutMs ?? 90_000;
-	const deadline = Date.now() + startTimeoutMs;
-	let lastProblem = "no answer yet";
-	for (;;) {
-		if (child.exitCode !== null || child.signalCode !== null) {
-			await stop();
-			throw new Error(
-				`\`npm ${args.join(" ")}\` exited (${child.exitCode ?? child.signalCode}) before it was healthy; output:\n${output}`,
-			);
-		}
-		try {
-			const res = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(2_000) });
-			await res.arrayBuffer();
-			if (res.status === 200) break;
-			lastProblem = `GET /api/health answered ${res.status}`;
-		} catch (err) {
-			lastProblem = String((err as Error).cause ?? err);
-		}
-		if (Date.now() >= deadline) {
-			await stop();
-			throw new Error(
-				`\`npm ${args.join(" ")}\` was not healthy within ${startTimeoutMs} ms (${lastProblem}); output:\n${output}`,
-			);
-		}
-		await delay(200);
+	const problem = await waitHealthy(`${baseUrl}/api/health`, server.child, startTimeoutMs);
+	if (problem) {
+		await stop();
+		throw new Error(`\`npm ${args.join(" ")}\` ${problem}; output:\n${output()}`);
 	}
 
-	const reloadsAtStart = output.split("Reloading local server").length - 1;
+	const reloads = () => output().split("Reloading local server").length - 1;
+	const reloadsAtStart = reloads();
 	return {
 		baseUrl,
 		wsUrl: `ws://127.0.0.1:${port}`,
 		host: `127.0.0.1:${port}`,
 		port,
-		output: () => output,
-		reloads: () => output.split("Reloading local server").length - 1 - reloadsAtStart,
+		output,
+		reloads: () => reloads() - reloadsAtStart,
 		stop,
 	};
 }

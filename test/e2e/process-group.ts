@@ -3,7 +3,7 @@
 // (dev-server.ts), the soak (and its fault proxy: listenOnLoopback) and the
 // benchmark (bench/lib/servers.ts). Only groups started here are ever
 // signalled, and any still running when this process exits are killed.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 
 /** Makes `server` listen on a port of 127.0.0.1 the system picks, and resolves with that port. */
@@ -100,4 +100,73 @@ export function ownGroup(child: ChildProcess): { pgid: number; stop: () => Promi
 		return stopping;
 	};
 	return { pgid, stop };
+}
+
+/** Keep at most this much of a server's output, for error messages. */
+const MAX_OUTPUT_CHARS = 64 * 1024;
+
+export interface ServerGroup {
+	readonly child: ChildProcess;
+	readonly pgid: number;
+	/** What the server printed so far (stdout and stderr, interleaved, truncated at the front). */
+	output(): string;
+	/** See ownGroup. */
+	stop(): Promise<void>;
+}
+
+/**
+ * Spawns a server in its own process group (so that stopping it reaches
+ * wrangler and workerd too), its output captured, and wrangler kept offline
+ * and quiet: no `cf` lookup, no metrics, no colours, no prompts.
+ */
+export function spawnServer(command: readonly string[], cwd: string): ServerGroup {
+	const [file, ...args] = command;
+	if (file === undefined) throw new Error("no command to spawn");
+	let output = "";
+	const capture = (chunk: Buffer) => {
+		output += chunk.toString("utf8");
+		if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS);
+	};
+	const child = spawn(file, args, {
+		cwd,
+		detached: true,
+		stdio: ["ignore", "pipe", "pipe"],
+		env: {
+			...process.env,
+			CLOUDFLARE_CF_FETCH_ENABLED: "false",
+			CI: "true",
+			WRANGLER_SEND_METRICS: "false",
+			NO_COLOR: "1",
+		},
+	});
+	child.stdout?.on("data", capture);
+	child.stderr?.on("data", capture);
+	if (child.pid === undefined) throw new Error(`could not spawn \`${command.join(" ")}\``);
+	const { pgid, stop } = ownGroup(child);
+	return { child, pgid, output: () => output, stop };
+}
+
+/**
+ * Polls `url` (a health endpoint) until it answers 200 with `{"ok":true}`.
+ * Resolves with null then, or with why it did not: the server exited, or
+ * `timeoutMs` passed (with the last answer or error).
+ */
+export async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<string | null> {
+	const deadline = Date.now() + timeoutMs;
+	let lastProblem = "no answer yet";
+	for (;;) {
+		if (child.exitCode !== null || child.signalCode !== null) {
+			return `exited (${child.exitCode ?? child.signalCode}) before it was healthy`;
+		}
+		try {
+			const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+			const body = await res.text();
+			if (res.status === 200 && body.includes('"ok":true')) return null;
+			lastProblem = `GET ${new URL(url).pathname} answered ${res.status}`;
+		} catch (err) {
+			lastProblem = String((err as Error).cause ?? err);
+		}
+		if (Date.now() >= deadline) return `was not healthy within ${timeoutMs} ms (${lastProblem})`;
+		await delay(200);
+	}
 }
