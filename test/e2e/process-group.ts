@@ -141,6 +141,9 @@ export function spawnServer(command: readonly string[], cwd: string): ServerGrou
 	});
 	child.stdout?.on("data", capture);
 	child.stderr?.on("data", capture);
+	// A failed spawn (no such program) is also emitted as an event, which
+	// would crash this process if nobody listened: it is answered below.
+	child.on("error", (err) => capture(Buffer.from(`${err}\n`)));
 	if (child.pid === undefined) throw new Error(`could not spawn \`${command.join(" ")}\``);
 	const { pgid, stop } = ownGroup(child);
 	return { child, pgid, output: () => output, stop };
