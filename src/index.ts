@@ -7,7 +7,7 @@ import { CLOSE_BAD_TICKET } from "./chat/room";
 import type { Env } from "./env";
 import { serveAppFile } from "./http/app-files";
 import { originAllowed, parseAllowList } from "./http/origin";
-import { forbiddenOrigin, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
+import { forbiddenOrigin, methodNotAllowed, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
 import { cachedStats } from "./http/stats";
 import { GLOBAL_LOBBY } from "./lobby/matchmaker";
 import { log } from "./log";
@@ -38,12 +38,32 @@ async function guardUpgrade(request: IRequest, env: Env): Promise<Response | und
 	return undefined;
 }
 
+type Handler = (request: IRequest, ...args: Args) => Response | Promise<Response>;
+
+/**
+ * A read-only API answer: GET, HEAD (the same status and headers without a
+ * body, which is how uptime monitors probe), and 405 for any other method.
+ */
+function readOnly(answer: Handler): Handler {
+	return async (request, ...args) => {
+		if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
+		const response = await answer(request, ...args);
+		return request.method === "HEAD" ? new Response(null, response) : response;
+	};
+}
+
 const router = Router<IRequest, Args>()
-	.get("/api/health", () => Response.json({ ok: true }))
-	.get("/api/stats", (_request, env, ctx) =>
-		cachedStats(
-			() => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).stats(),
-			(p) => ctx.waitUntil(p),
+	.all(
+		"/api/health",
+		readOnly(() => Response.json({ ok: true })),
+	)
+	.all(
+		"/api/stats",
+		readOnly((_request, env, ctx) =>
+			cachedStats(
+				() => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).stats(),
+				(p) => ctx.waitUntil(p),
+			),
 		),
 	)
 	.all("/ws", guardUpgrade, (request, env) =>

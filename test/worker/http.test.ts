@@ -15,6 +15,25 @@ describe("routes", () => {
 		expect(await res.json()).toEqual({ ok: true });
 	});
 
+	it("HEAD on the API answers like GET without a body; other methods get 405", async () => {
+		const health = await exports.default.fetch(`${BASE}/api/health`, { method: "HEAD" });
+		expect(health.status).toBe(200);
+		expect(health.headers.get("Content-Type")).toContain("application/json");
+		expect(await health.text()).toBe("");
+		const stats = await exports.default.fetch(`${BASE}/api/stats`, { method: "HEAD" });
+		expect(stats.status).toBe(200);
+		expect(stats.headers.get("Cache-Control")).toBe("public, max-age=2");
+		expect(await stats.text()).toBe("");
+		for (const [method, path] of [
+			["POST", "/api/health"],
+			["DELETE", "/api/stats"],
+		] as const) {
+			const res = await exports.default.fetch(`${BASE}${path}`, { method });
+			expect(res.status, `${method} ${path}`).toBe(405);
+			expect(res.headers.get("Allow")).toBe("GET, HEAD");
+		}
+	});
+
 	it("GET / serves the browser app from the Worker", async () => {
 		const res = await exports.default.fetch(`${BASE}/`);
 		expect(res.status).toBe(200);
