@@ -10,7 +10,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, runningGroups, type ServerGroup, spawnServer, waitHealthy } from "../../test/e2e/process-group.ts";
+import {
+	freePort,
+	healthProblem,
+	runningGroups,
+	type ServerGroup,
+	spawnServer,
+	waitHealthy,
+} from "../../test/e2e/process-group.ts";
 import { cmdline, descendants, groupCpuSeconds, listeningPorts, rssKiB } from "./cpu.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -52,16 +59,6 @@ export function allServersCpuSeconds(): number {
 	let total = 0;
 	for (const pgid of runningGroups()) total += groupCpuSeconds(pgid);
 	return total;
-}
-
-async function healthy(url: string): Promise<boolean> {
-	try {
-		const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-		const body = await res.text();
-		return res.status === 200 && body.includes('"ok":true');
-	} catch {
-		return false;
-	}
 }
 
 export interface StartOptions {
@@ -148,7 +145,7 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 		if (!runtime) return "has no runtime workerd among its descendants";
 		runtimePid = runtime.pid;
 		for (const p of listeningPorts(runtimePid)) {
-			if (await healthy(`http://127.0.0.1:${p}/api/health`)) {
+			if ((await healthProblem(`http://127.0.0.1:${p}/api/health`)) === null) {
 				directWsUrl = `ws://127.0.0.1:${p}`;
 				return null;
 			}

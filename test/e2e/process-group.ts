@@ -149,27 +149,32 @@ export function spawnServer(command: readonly string[], cwd: string): ServerGrou
 	return { child, pgid, output: () => output, stop };
 }
 
+/** Null when `url` (a health endpoint) answers 200 with `{"ok":true}` now; else what it did instead. */
+export async function healthProblem(url: string): Promise<string | null> {
+	try {
+		const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+		const body = await res.text();
+		if (res.status === 200 && body.includes('"ok":true')) return null;
+		return `GET ${new URL(url).pathname} answered ${res.status}`;
+	} catch (err) {
+		return String((err as Error).cause ?? err);
+	}
+}
+
 /**
- * Polls `url` (a health endpoint) until it answers 200 with `{"ok":true}`.
+ * Polls `url` (a health endpoint) until it is healthy (healthProblem).
  * Resolves with null then, or with why it did not: the server exited, or
  * `timeoutMs` passed (with the last answer or error).
  */
 export async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<string | null> {
 	const deadline = Date.now() + timeoutMs;
-	let lastProblem = "no answer yet";
 	for (;;) {
 		if (child.exitCode !== null || child.signalCode !== null) {
 			return `exited (${child.exitCode ?? child.signalCode}) before it was healthy`;
 		}
-		try {
-			const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-			const body = await res.text();
-			if (res.status === 200 && body.includes('"ok":true')) return null;
-			lastProblem = `GET ${new URL(url).pathname} answered ${res.status}`;
-		} catch (err) {
-			lastProblem = String((err as Error).cause ?? err);
-		}
-		if (Date.now() >= deadline) return `was not healthy within ${timeoutMs} ms (${lastProblem})`;
+		const problem = await healthProblem(url);
+		if (problem === null) return null;
+		if (Date.now() >= deadline) return `was not healthy within ${timeoutMs} ms (${problem})`;
 		await delay(200);
 	}
 }
