@@ -7,7 +7,14 @@ import { CLOSE_BAD_TICKET } from "./chat/room";
 import type { Env } from "./env";
 import { serveAppFile } from "./http/app-files";
 import { originAllowed, parseAllowList } from "./http/origin";
-import { forbiddenOrigin, methodNotAllowed, notFound, tooManyUpgrades, upgradeRequired } from "./http/responses";
+import {
+	forbiddenOrigin,
+	forMethod,
+	notFound,
+	refuseUnlessRead,
+	tooManyUpgrades,
+	upgradeRequired,
+} from "./http/responses";
 import { cachedStats } from "./http/stats";
 import { GLOBAL_LOBBY } from "./lobby/matchmaker";
 import { log } from "./log";
@@ -45,11 +52,7 @@ type Handler = (request: IRequest, ...args: Args) => Response | Promise<Response
  * body, which is how uptime monitors probe), and 405 for any other method.
  */
 function readOnly(answer: Handler): Handler {
-	return async (request, ...args) => {
-		if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
-		const response = await answer(request, ...args);
-		return request.method === "HEAD" ? new Response(null, response) : response;
-	};
+	return async (request, ...args) => refuseUnlessRead(request) ?? forMethod(request, await answer(request, ...args));
 }
 
 const router = Router<IRequest, Args>()

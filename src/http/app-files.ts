@@ -3,7 +3,7 @@
 // not a static-assets folder). Revalidated on every load, as Workers static
 // assets would: the file names carry no hash, so an ETag makes a reload after
 // a deploy cheap and never stale.
-import { methodNotAllowed, notFound } from "./responses";
+import { forMethod, notFound, refuseUnlessRead } from "./responses";
 
 /** One file of the app, as the build embeds it. */
 export interface AppFile {
@@ -33,14 +33,13 @@ export function serveAppFile(files: AppFiles, request: Request): Response {
 	// hasOwn: a path such as /constructor must not find Object.prototype's.
 	const file = Object.hasOwn(files, path) ? files[path] : undefined;
 	if (!file) return notFound();
-	if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
+	const refused = refuseUnlessRead(request);
+	if (refused) return refused;
 	const headers = {
 		ETag: file.etag,
 		"Cache-Control": CACHE_CONTROL,
 		"X-Content-Type-Options": "nosniff",
 	};
 	if (matchesEtag(request.headers.get("If-None-Match"), file.etag)) return new Response(null, { status: 304, headers });
-	return new Response(request.method === "HEAD" ? null : file.body, {
-		headers: { ...headers, "Content-Type": file.type },
-	});
+	return forMethod(request, new Response(file.body, { headers: { ...headers, "Content-Type": file.type } }));
 }

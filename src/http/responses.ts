@@ -31,3 +31,13 @@ export function methodNotAllowed(allow: string): Response {
 		headers: { Allow: allow, "Content-Type": "text/plain; charset=utf-8" },
 	});
 }
+
+/** A read-only resource's answer to any method but GET and HEAD; null for those two. */
+export function refuseUnlessRead(request: Request): Response | null {
+	return request.method === "GET" || request.method === "HEAD" ? null : methodNotAllowed("GET, HEAD");
+}
+
+/** `response` as the answer to `request`: for HEAD the same status and headers, no body. */
+export function forMethod(request: Request, response: Response): Response {
+	return request.method === "HEAD" ? new Response(null, response) : response;
+}
