@@ -11,7 +11,7 @@ export default defineConfig({
 						wrangler: { configPath: "./wrangler.toml" },
 						miniflare: {
 							bindings: {
-								SECRET: "test-secret",
+								SECRET: "vitest-only-secret-0123456789abcdef0123456789",
 								// Short windows so tests can watch them end (production: 10 s, 30 s, 60 s).
 								INTEREST_WINDOW_MS: "400",
 								GRACE_MS: "500",

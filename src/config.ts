@@ -2,6 +2,7 @@
 // optional variables (never set in wrangler.toml) so that a window can end
 // within a test instead of after ten seconds.
 import type { Env } from "./env";
+import { INIT_TIMEOUT_MS } from "./protocol/schemas";
 
 export interface Timings {
 	/** A user with interests matches only people sharing one this long (rule 3). */
@@ -16,6 +17,8 @@ export interface Timings {
 	sweepMs: number;
 	/** The first-contact link gate holds this long into a chat (and for each side's first 3 messages). */
 	linkGateMs: number;
+	/** A lobby socket that has not said `init` this long after opening is closed (4408). */
+	initTimeoutMs: number;
 }
 
 /** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
@@ -29,6 +32,7 @@ export const DEFAULT_TIMINGS: Timings = {
 	heartbeatTimeoutMs: 40_000,
 	sweepMs: 20_000,
 	linkGateMs: 30_000,
+	initTimeoutMs: INIT_TIMEOUT_MS,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -44,6 +48,7 @@ export function timingsFrom(env: Env): Timings {
 		heartbeatTimeoutMs: ms(env.HEARTBEAT_TIMEOUT_MS, DEFAULT_TIMINGS.heartbeatTimeoutMs),
 		sweepMs: ms(env.SWEEP_MS, DEFAULT_TIMINGS.sweepMs),
 		linkGateMs: ms(env.LINK_GATE_MS, DEFAULT_TIMINGS.linkGateMs),
+		initTimeoutMs: ms(env.INIT_TIMEOUT_MS, DEFAULT_TIMINGS.initTimeoutMs),
 	};
 }
 

@@ -16,4 +16,5 @@ export interface Env {
 	SWEEP_MS?: string;
 	CHALLENGE_DIFFICULTY?: string;
 	LINK_GATE_MS?: string;
+	INIT_TIMEOUT_MS?: string;
 }

@@ -16,6 +16,7 @@ import {
 	upgradeRequired,
 } from "./http/responses";
 import { cachedStats } from "./http/stats";
+import { addressKey } from "./limits/address";
 import { GLOBAL_LOBBY } from "./lobby/matchmaker";
 import { log } from "./log";
 import { refuseSocket } from "./sockets";
@@ -34,9 +35,11 @@ async function guardUpgrade(request: IRequest, env: Env): Promise<Response | und
 		log({ event: "upgrade_refused", reason: "origin", path: url.pathname });
 		return forbiddenOrigin(origin ?? "");
 	}
-	if (env.PER_IP_LIMITS !== "off" && env.UPGRADE_LIMITER) {
-		const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
-		const { success } = await env.UPGRADE_LIMITER.limit({ key: ip });
+	// Cloudflare's edge (and wrangler dev) always set the address; a request
+	// without one did not come from a client and has no address to limit.
+	const address = addressKey(request.headers.get("CF-Connecting-IP"));
+	if (env.PER_IP_LIMITS !== "off" && env.UPGRADE_LIMITER && address !== null) {
+		const { success } = await env.UPGRADE_LIMITER.limit({ key: address });
 		if (!success) {
 			log({ event: "upgrade_refused", reason: "rate_limit", path: url.pathname });
 			return tooManyUpgrades(60);

@@ -6,7 +6,7 @@
 import type { MatchSummary } from "./lobby/match-stats";
 
 export type LogEvent =
-	| { event: "upgrade_refused"; reason: "origin" | "rate_limit"; path: string }
+	| { event: "upgrade_refused"; reason: "origin" | "rate_limit" | "sockets_per_address"; path: string }
 	| { event: "ticket_refused"; reason: "invalid" | "chat_over" | "foreign" }
 	| { event: "session_refused"; reason: "no_secret" }
 	| ({ event: "matches"; lobby: string } & MatchSummary)
@@ -14,6 +14,7 @@ export type LogEvent =
 	| { event: "report"; chat_id: string; reason: string }
 	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }
 	| { event: "heartbeat_timeout"; socket: "lobby" | "chat"; count: number }
+	| { event: "init_timeout"; count: number }
 	| { event: "unjoined_chats_dropped"; count: number }
 	| { event: "challenge"; cause: "chats" | "rate_limits" | "address"; difficulty: number }
 	| { event: "internal_error"; where: string; error: string };

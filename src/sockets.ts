@@ -2,6 +2,7 @@
 
 import type { LimitsBySocket, LimitVerdict } from "./limits/socket-limits";
 import { errorText, log } from "./log";
+import { CLOSE_POLICY } from "./protocol/close-codes";
 import type { Parsed } from "./protocol/codec";
 import { build, buildError, type ProtocolError } from "./protocol/codec";
 import type { ServerEventType, ServerPayload } from "./protocol/schemas";
@@ -42,7 +43,7 @@ export function refuseRateLimited(
 		{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
 		verdict.retryAfterMs,
 	);
-	if (verdict.close) closeSocket(ws, 1008, "rate limit exceeded");
+	if (verdict.close) closeSocket(ws, CLOSE_POLICY, "rate limit exceeded");
 	return verdict.close;
 }
 
@@ -87,22 +88,20 @@ export function socketOrigin(url: URL): string {
 }
 
 /**
- * The common start of every frame on either socket: parse it, hold it to the
- * socket's rate limits, answer what is refused. Returns the event to handle,
- * or null when the frame was answered already; `onRefused` hears every
- * rate-limit refusal and whether it closed the socket (1008).
+ * The common start of every frame on either socket, once it is parsed: hold
+ * it to the socket's rate limits and answer what is refused. Returns the
+ * event to handle, or null when the frame was answered already; `onRefused`
+ * hears every rate-limit refusal and whether it closed the socket (1008).
  */
 export function admitFrame<E extends { type: string }>(
 	ws: WebSocket,
-	message: string | ArrayBuffer,
-	parse: (frame: string | ArrayBuffer) => Parsed<E>,
+	parsed: Parsed<E>,
 	limits: LimitsBySocket,
 	socket: "lobby" | "chat",
 	costlyType: E["type"],
 	now: number,
 	onRefused: (closed: boolean) => void,
 ): E | null {
-	const parsed = parse(message);
 	const verdict = limits.for(ws, now).check(now, parsed.ok && parsed.event.type === costlyType);
 	if (!verdict.ok) {
 		onRefused(refuseRateLimited(ws, socket, verdict, parsed.ok ? parsed.event.type : parsed.requestType));

@@ -12,7 +12,8 @@ import type { Env } from "../env";
 import { LimitsBySocket } from "../limits/socket-limits";
 import type { ChatEnd } from "../lobby/matchmaker";
 import { errorText, log } from "../log";
-import { PING_FRAME, PONG_FRAME, parseChat } from "../protocol/codec";
+import { CLOSE_TOO_BIG } from "../protocol/close-codes";
+import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../protocol/codec";
 import { type ChatClientEvent, reportReason } from "../protocol/schemas";
 import { contactIn, gateHolds } from "../safety/link-gate";
 import {
@@ -178,7 +179,11 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseChat, this.limits, "chat", "send_message", now, (closed) => {
+		if (tooBigToRead(message)) {
+			closeSocket(ws, CLOSE_TOO_BIG.code, CLOSE_TOO_BIG.reason);
+			return this.goneOffline(ws, now);
+		}
+		const event = admitFrame(ws, parseChat(message), this.limits, "chat", "send_message", now, (closed) => {
 			if (closed) this.goneOffline(ws, now);
 		});
 		if (!event) return;

@@ -2,8 +2,9 @@
 // (scripts/build-client.mjs writes dist/app-files.ts; it says why the app is
 // not a static-assets folder). Revalidated on every load, as Workers static
 // assets would: the file names carry no hash, so an ETag makes a reload after
-// a deploy cheap and never stale.
-import { forMethod, notFound, refuseUnlessRead } from "./responses";
+// a deploy cheap and never stale. Every answer carries APP_HEADERS (the
+// Content-Security-Policy and the rest; responses.ts says why).
+import { APP_HEADERS, forMethod, notFound, refuseUnlessRead } from "./responses";
 
 /** One file of the app, as the build embeds it. */
 export interface AppFile {
@@ -32,14 +33,10 @@ export function serveAppFile(files: AppFiles, request: Request): Response {
 	const path = pathname === "/" ? "/index.html" : pathname;
 	// hasOwn: a path such as /constructor must not find Object.prototype's.
 	const file = Object.hasOwn(files, path) ? files[path] : undefined;
-	if (!file) return notFound();
+	if (!file) return notFound(APP_HEADERS);
 	const refused = refuseUnlessRead(request);
 	if (refused) return refused;
-	const headers = {
-		ETag: file.etag,
-		"Cache-Control": CACHE_CONTROL,
-		"X-Content-Type-Options": "nosniff",
-	};
+	const headers = { ...APP_HEADERS, ETag: file.etag, "Cache-Control": CACHE_CONTROL };
 	if (matchesEtag(request.headers.get("If-None-Match"), file.etag)) return new Response(null, { status: 304, headers });
 	return forMethod(request, new Response(file.body, { headers: { ...headers, "Content-Type": file.type } }));
 }

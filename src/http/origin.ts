@@ -3,6 +3,8 @@
 // not browsers send no Origin and are let through.
 
 const LOCAL = /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/;
+/** Hostnames (as `URL.hostname` spells them) of a server reached on this machine. */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 export function parseAllowList(value: string | undefined): Set<string> {
 	return new Set(
@@ -13,9 +15,15 @@ export function parseAllowList(value: string | undefined): Set<string> {
 	);
 }
 
-/** Whether a request with this Origin may open a socket on `requestUrl`'s host. */
+/**
+ * Whether a request with this Origin may open a socket on `requestUrl`'s host.
+ * `http://localhost[:port]` and `http://127.0.0.1[:port]` pages pass only when the
+ * server itself was reached on loopback (local development): on a deployed host
+ * any local page (whatever runs on the visitor's machine) is a foreign site.
+ */
 export function originAllowed(origin: string | null, requestUrl: URL, allowList: ReadonlySet<string>): boolean {
 	if (origin === null) return true;
 	const own = `${requestUrl.protocol}//${requestUrl.host}`;
-	return origin === own || LOCAL.test(origin) || allowList.has(origin);
+	if (origin === own || allowList.has(origin)) return true;
+	return LOOPBACK_HOSTS.has(requestUrl.hostname) && LOCAL.test(origin);
 }

@@ -6,14 +6,25 @@
 // and no-rematch pairs in SQLite; the queue and the user → socket index are
 // caches rebuilt from both whenever the object wakes (ARCHITECTURE.md, rules 1–2).
 import { DurableObject } from "cloudflare:workers";
-import { MISSING_SECRET, newChatId, newUserId, type Signer, signerFrom, TICKET_TTL_MS } from "../auth/signing";
+import {
+	MISSING_SECRET,
+	newChatId,
+	newUserId,
+	type Signer,
+	secretProblem,
+	signerFrom,
+	TICKET_TTL_MS,
+} from "../auth/signing";
 import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
 import type { Env } from "../env";
+import { tooManyUpgrades } from "../http/responses";
+import { addressKey } from "../limits/address";
 import { LimitsBySocket } from "../limits/socket-limits";
 import { log } from "../log";
 import { type PoolKey, Pools, poolOf } from "../matchmaking/pools";
 import type { Match, Seeker } from "../matchmaking/queue";
-import { PING_FRAME, PONG_FRAME, parseLobby } from "../protocol/codec";
+import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../protocol/close-codes";
+import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../protocol/codec";
 import type {
 	ChatRef,
 	EndReason,
@@ -23,6 +34,7 @@ import type {
 	Presence,
 	ReportReason,
 } from "../protocol/schemas";
+import { FRAMES_BEFORE_INIT, MAX_LOBBY_SOCKETS_PER_ADDRESS } from "../protocol/schemas";
 import { AbuseTracker } from "../safety/abuse";
 import { checkSolution } from "../safety/pow";
 import {
@@ -38,6 +50,7 @@ import {
 	touchSeen,
 } from "../sockets";
 import { MatchStats } from "./match-stats";
+import { OpenOrder } from "./open-order";
 import { type LiveChat, LobbyStore } from "./store";
 
 /** What a lobby socket carries through hibernation; a few hundred bytes at most. */
@@ -46,6 +59,8 @@ interface LobbyAttachment {
 	origin: string;
 	/** Last frame handled (ms); pings answered by the runtime count separately. */
 	seen: number;
+	/** When the socket was opened: it must say `init` within INIT_TIMEOUT_MS. */
+	opened?: number;
 	/** User id, once `init` succeeded. */
 	user?: string;
 	/** Set while this user also has a live chat (a reloaded page), for presence. */
@@ -97,6 +112,10 @@ export class Matchmaker extends DurableObject<Env> {
 	private readonly chattingInLobby = new Set<string>();
 	/** Sockets whose `init` is verifying a token; frames behind it wait their turn. */
 	private readonly busy = new WeakMap<WebSocket, Promise<void>>();
+	/** Frames a socket sent before `init` (the 3rd closes it); in memory, as the deadline is shorter than a nap. */
+	private readonly framesBeforeInit = new WeakMap<WebSocket, number>();
+	/** Sockets in the order they opened, until their `init` deadline has been checked. */
+	private readonly awaitingInit = new OpenOrder();
 	private liveChats: number;
 	private seq = 0;
 	private alarmAt: number | null = null;
@@ -120,10 +139,14 @@ export class Matchmaker extends DurableObject<Env> {
 	/** Rebuilds the in-memory indexes from the open sockets' attachments. */
 	private rebuild(): void {
 		const waiting: { seeker: Seeker; pool: PoolKey }[] = [];
+		const waitingForInit: { ws: WebSocket; opened: number }[] = [];
 		for (const ws of this.ctx.getWebSockets()) {
 			if (ws.readyState !== WebSocket.OPEN) continue;
 			const att = attachment(ws);
-			if (!att.user) continue;
+			if (!att.user) {
+				waitingForInit.push({ ws, opened: att.opened ?? att.seen });
+				continue;
+			}
 			this.sockets.set(att.user, ws);
 			if (att.chatting) this.chattingInLobby.add(att.user);
 			if (att.queued) {
@@ -137,6 +160,8 @@ export class Matchmaker extends DurableObject<Env> {
 		// its owner (rule 5) like any other window.
 		for (const { seeker, pool } of waiting) this.queue.add(seeker, pool, seeker.joinedAt);
 		this.seq = waiting.at(-1)?.seeker.seq ?? 0;
+		waitingForInit.sort((a, b) => a.opened - b.opened);
+		for (const { ws, opened } of waitingForInit) this.awaitingInit.push(ws, opened);
 	}
 
 	// ---- HTTP and RPC ----------------------------------------------------
@@ -145,19 +170,29 @@ export class Matchmaker extends DurableObject<Env> {
 		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
 			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
 		}
+		// The address serves the per-address rules only: not computed when per-IP limits are off.
+		const key = this.env.PER_IP_LIMITS === "off" ? null : addressKey(request.headers.get("CF-Connecting-IP"));
+		const address = key && this.signer ? await this.signer.addressTag(key) : undefined;
+		// The socket's tag lets the runtime count an address's sockets, through hibernation too.
+		const tags = address ? [addressTagName(address)] : [];
+		if (address && this.openSockets(addressTagName(address)) >= MAX_LOBBY_SOCKETS_PER_ADDRESS) {
+			log({ event: "upgrade_refused", reason: "sockets_per_address", path: "/ws" });
+			return tooManyUpgrades(RETRY_SOCKETS_S);
+		}
 		const pair = new WebSocketPair();
 		const server = pair[1];
-		this.ctx.acceptWebSocket(server);
-		// The address only serves the per-address abuse rule: not computed when per-IP limits are off.
-		const ip = this.env.PER_IP_LIMITS === "off" ? null : request.headers.get("CF-Connecting-IP");
-		const address = ip && this.signer ? await this.signer.addressTag(ip) : undefined;
+		this.ctx.acceptWebSocket(server, tags);
+		const now = Date.now();
 		const att: LobbyAttachment = {
 			origin: socketOrigin(new URL(request.url)),
-			seen: Date.now(),
+			seen: now,
+			opened: now,
 			...(address ? { address } : {}),
 		};
 		server.serializeAttachment(att);
-		if (this.alarmAt === null) this.scheduleAt(Date.now() + this.timings.sweepMs);
+		this.awaitingInit.push(server, now);
+		// The deadline alarm also starts the sweeps (the alarm reschedules them while sockets are open).
+		this.scheduleAt(this.initDeadline(now));
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
 
@@ -206,6 +241,7 @@ export class Matchmaker extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		this.alarmAt = null;
 		const now = Date.now();
+		this.closeUninitialised(now);
 		const matches: Promise<void>[] = [];
 		// Rule 5: a window that ends makes its owner matchable at once.
 		for (const { seeker, pool } of this.queue.endWindows(now)) {
@@ -249,7 +285,19 @@ export class Matchmaker extends DurableObject<Env> {
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
-		const event = admitFrame(ws, message, parseLobby, this.limits, "lobby", "join_queue", now, (closed) => {
+		// Never parsed: a megabyte of JSON costs the one object everybody needs.
+		if (tooBigToRead(message)) return this.shut(ws, CLOSE_TOO_BIG);
+		const user = attachment(ws).user;
+		// A socket replaced by a newer one (4409) or handed over to a chat is on
+		// its way out: what it still sends must not act for its user.
+		if (user !== undefined && this.sockets.get(user) !== ws) return;
+		const parsed = parseLobby(message);
+		if (user === undefined && !(parsed.ok && parsed.event.type === "init")) {
+			const before = (this.framesBeforeInit.get(ws) ?? 0) + 1;
+			if (before > FRAMES_BEFORE_INIT) return this.shut(ws, CLOSE_INIT_REQUIRED);
+			this.framesBeforeInit.set(ws, before);
+		}
+		const event = admitFrame(ws, parsed, this.limits, "lobby", "join_queue", now, (closed) => {
 			// Someone who keeps hitting the limits must prove work before joining again.
 			const user = attachment(ws).user;
 			if (user) this.abuse.refused(user, now);
@@ -282,7 +330,11 @@ export class Matchmaker extends DurableObject<Env> {
 		}
 		if (!this.signer) {
 			log({ event: "session_refused", reason: "no_secret" });
-			return sendError(ws, { code: "internal", message: MISSING_SECRET, requestType: "init" });
+			return sendError(ws, {
+				code: "internal",
+				message: secretProblem(this.env.SECRET) ?? MISSING_SECRET,
+				requestType: "init",
+			});
 		}
 		const claimed = payload.user_id ?? "";
 		const resumed = claimed !== "" && (await this.signer.verifyToken(claimed, payload.token ?? ""));
@@ -456,6 +508,38 @@ export class Matchmaker extends DurableObject<Env> {
 		return { chat_id: chat.chatId, ticket, chat_url: `${origin}/ws/chat/${chat.chatId}?ticket=${ticket}` };
 	}
 
+	/** Closes a socket for breaking a rule of the protocol. */
+	private shut(ws: WebSocket, close: { code: number; reason: string }): void {
+		this.forget(ws);
+		closeSocket(ws, close.code, close.reason);
+	}
+
+	/** Open sockets carrying `tag`. */
+	private openSockets(tag: string): number {
+		let n = 0;
+		for (const ws of this.ctx.getWebSockets(tag)) if (ws.readyState === WebSocket.OPEN) n++;
+		return n;
+	}
+
+	/**
+	 * When to look at a socket opened at `opened` for its `init`: rounded up to
+	 * the next second, so that a stream of new sockets shares one alarm.
+	 */
+	private initDeadline(opened: number): number {
+		return Math.ceil((opened + this.timings.initTimeoutMs) / 1000) * 1000;
+	}
+
+	/** Closes sockets that have not said `init` in time (4408). */
+	private closeUninitialised(now: number): void {
+		let count = 0;
+		for (const ws of this.awaitingInit.takeOpenedBefore(now - this.timings.initTimeoutMs)) {
+			if (ws.readyState !== WebSocket.OPEN || attachment(ws).user !== undefined) continue;
+			closeSocket(ws, CLOSE_INIT_TIMEOUT.code, CLOSE_INIT_TIMEOUT.reason);
+			count++;
+		}
+		if (count > 0) log({ event: "init_timeout", count });
+	}
+
 	/** A socket is gone (closed, replaced, silent): its queue entry goes with it. */
 	private forget(ws: WebSocket): void {
 		const user = attachment(ws).user;
@@ -515,6 +599,8 @@ export class Matchmaker extends DurableObject<Env> {
 	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined. */
 	private reschedule(now: number): void {
 		const deadlines: number[] = [];
+		const opened = this.awaitingInit.oldest();
+		if (opened !== undefined) deadlines.push(this.initDeadline(opened));
 		const window = this.queue.nextWindowEnd();
 		if (window !== undefined) deadlines.push(window);
 		// The sweep also writes the match summary, so it runs while one is pending.
@@ -524,6 +610,12 @@ export class Matchmaker extends DurableObject<Env> {
 		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
 	}
 }
+
+/** The tag that groups one address's lobby sockets (an address tag is 22 base64url characters). */
+const addressTagName = (address: string) => `address:${address}`;
+
+/** Seconds a client refused for holding too many sockets is asked to wait. */
+const RETRY_SOCKETS_S = 10;
 
 function attachment(ws: WebSocket): LobbyAttachment {
 	// Written only by this class (fetch, init, join), so its shape is known.

@@ -9,6 +9,7 @@ import {
 	type ErrorCode,
 	type LobbyClientEvent,
 	MAX_FRAME_BYTES,
+	MAX_READ_FRAME_BYTES,
 	type ServerEvent,
 	type ServerEventType,
 	type ServerPayload,
@@ -28,11 +29,22 @@ type Frame = string | ArrayBuffer | ArrayBufferView | unknown;
 
 const encoder = new TextEncoder();
 
-function utf8Length(text: string): number {
+/** UTF-8 length of `text`, exact up to `limit` (anything longer only needs to be known as longer). */
+function utf8Length(text: string, limit = MAX_FRAME_BYTES): number {
 	// Cheap bounds first: every UTF-16 unit is 1 to 3 UTF-8 bytes.
-	if (text.length * 3 <= MAX_FRAME_BYTES) return text.length;
-	if (text.length > MAX_FRAME_BYTES) return text.length;
+	if (text.length * 3 <= limit) return text.length;
+	if (text.length > limit) return text.length;
 	return encoder.encode(text).length;
+}
+
+/**
+ * Whether a frame is too big to be read at all (PROTOCOL.md 1.1: closed with
+ * 1009). Checked before anything else looks at the frame.
+ */
+export function tooBigToRead(frame: string | ArrayBuffer): boolean {
+	return typeof frame === "string"
+		? utf8Length(frame, MAX_READ_FRAME_BYTES) > MAX_READ_FRAME_BYTES
+		: frame.byteLength > MAX_READ_FRAME_BYTES;
 }
 
 function fail(code: ErrorCode, message: string, requestType?: string): ProtocolError {

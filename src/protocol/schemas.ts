@@ -26,6 +26,16 @@ export const ERROR_CODES = [
 export const END_REASONS = ["you_left", "partner_left", "you_reported", "partner_disconnected", "abandoned"] as const;
 
 export const MAX_FRAME_BYTES = 16 * 1024;
+/** Frames over this are not parsed at all: the socket is closed with 1009 (PROTOCOL.md 1.1). */
+export const MAX_READ_FRAME_BYTES = 64 * 1024;
+/** A lobby socket must send `init` within this long of opening (PROTOCOL.md 1.1). */
+export const INIT_TIMEOUT_MS = 10_000;
+/** Frames before `init` that are still answered; the next one closes the socket with 1008. */
+export const FRAMES_BEFORE_INIT = 2;
+/** Open lobby sockets one address may hold; the next upgrade is refused with HTTP 429. */
+export const MAX_LOBBY_SOCKETS_PER_ADDRESS = 64;
+/** How long after a chat ended its users may still report each other on the lobby. */
+export const REPORT_AFTER_END_MS = 5 * 60 * 1000;
 export const MAX_INTERESTS = 5;
 export const MAX_INTEREST_CHARS = 32;
 export const MAX_CONTENT_CHARS = 2000;

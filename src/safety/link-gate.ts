@@ -4,6 +4,8 @@
 // conversation off the platform; ordinary talk ("3.5 stars", "e.g.", "10:30",
 // "2024-05-01") must pass.
 
+import { latinLookalike } from "./confusables";
+
 /** For how many of each side's first messages the gate holds (and for the first 30 s: Timings.linkGateMs). */
 export const LINK_GATE_FIRST_MESSAGES = 3;
 
@@ -47,16 +49,92 @@ function hasPhone(text: string): boolean {
 	return false;
 }
 
+// The patterns are ASCII; a contact detail can be disguised from them with
+// characters a reader does not see or reads as ASCII. Without any character
+// outside ASCII there is nothing to undo (NFKC leaves ASCII as it is).
+const NON_ASCII = /[\u0080-\uffff]/;
+// Format characters (zero-width space and joiners, soft hyphen, bidi marks,
+// word joiner, U+180E) and the rest of what renders as nothing: combining
+// grapheme joiner, variation selectors, Hangul fillers.
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+// Full stops of other scripts and widths that a reader takes for a dot; the
+// ideographic ones also end a domain label in browsers (UTS #46). NFKC
+// already folds the full-width, small and leader forms; they stay listed so
+// that the list does not depend on it.
+const FULL_STOPS =
+	/[\u0589\u06d4\u0701\u0702\u1362\u166e\u1803\u1809\u2024\u2e3c\u3002\ua4ff\ua60e\ua6f3\ufe12\ufe52\uff0e\uff61]/gu;
+const AT_SIGNS = /[\ufe6b\uff20]/gu;
+const OTHER_DIGIT = /(?![0-9])\p{Nd}/gu;
+const DIGIT = /^\p{Nd}$/u;
+// A run of the characters a domain, an address, a handle or a word is made of.
+const WORD = /[\p{L}\p{M}\p{N}._@-]+/gu;
+const ASCII_ALNUM = /[a-z0-9]/i;
+const MARKS = /\p{M}/gu;
+
+// Unicode encodes each script's decimal digits as one contiguous run from 0
+// to 9, some runs back to back (the mathematical digits are five), so a
+// digit's value is its distance from the start of its run, modulo 10. Caching
+// keeps the walk back to one per digit character (there are under 800).
+const asciiDigits = new Map<string, string>();
+function asciiDigit(digit: string): string {
+	let ascii = asciiDigits.get(digit);
+	if (ascii === undefined) {
+		const cp = digit.codePointAt(0) ?? 0;
+		let zero = cp;
+		while (DIGIT.test(String.fromCodePoint(zero - 1))) zero--;
+		ascii = String((cp - zero) % 10);
+		asciiDigits.set(digit, ascii);
+	}
+	return ascii;
+}
+
+// A word that mixes ASCII with look-alikes ("gооgle.cоm", "dоt") is a
+// disguise wherever it stands. One written wholly in another script is left
+// alone unless it is shaped like a domain, address or handle and reads
+// entirely as Latin ("ехаmрlе.сом"): "т.е." or "Ελλάδα." must not become
+// something the patterns match. Accents are dropped too, so "café.com" is
+// scanned as the domain it is.
+function foldWord(word: string): string {
+	if (!NON_ASCII.test(word)) return word;
+	let folded = "";
+	let readsAsLatin = true;
+	for (const char of word.normalize("NFD").replace(MARKS, "")) {
+		const latin = char < "\u0080" ? char : latinLookalike(char);
+		if (latin === undefined) readsAsLatin = false;
+		folded += latin ?? char;
+	}
+	const mixed = ASCII_ALNUM.test(word);
+	return mixed || (readsAsLatin && (word.includes(".") || word.includes("@"))) ? folded : word;
+}
+
+/**
+ * The text the gate scans: NFKC, invisible characters removed, full stops,
+ * @ signs and digits of any script or width as ASCII, Latin look-alikes in
+ * words as Latin. Only scanned; the message relayed is the one sent.
+ */
+export function scanForm(text: string): string {
+	if (!NON_ASCII.test(text)) return text;
+	return text
+		.normalize("NFKC")
+		.replace(INVISIBLE, "")
+		.replace(FULL_STOPS, ".")
+		.replace(AT_SIGNS, "@")
+		.replace(OTHER_DIGIT, asciiDigit)
+		.replace(WORD, foldWord);
+}
+
 // Every pattern above needs one of these (a URL its ":" or "www.", an e-mail
 // address or domain its ".", a handle its "@", "x dot com" its "dot", a phone
-// number its digits): most chat lines have none and skip the scan.
+// number its digits): most chat lines have none and skip the scan. Tested on
+// the scan form, where every disguised dot, @ and digit is already ASCII.
 const MAYBE_CONTACT = /[.@:\d]|dot/i;
 
 /** What kind of contact detail `text` carries, or null if none. */
 export function contactIn(text: string): string | null {
-	if (!MAYBE_CONTACT.test(text)) return null;
-	for (const { kind, re } of PATTERNS) if (re.test(text)) return kind;
-	return hasPhone(text) ? "phone" : null;
+	const scanned = scanForm(text);
+	if (!MAYBE_CONTACT.test(scanned)) return null;
+	for (const { kind, re } of PATTERNS) if (re.test(scanned)) return kind;
+	return hasPhone(scanned) ? "phone" : null;
 }
 
 /** Whether the gate still holds for a sender: early in the chat, or among their first messages. */

@@ -5,6 +5,7 @@
 // of every match name the same chat (in match_found and, asked again, in
 // ready.chat), the queue drains to zero and presence returns to its baseline.
 import { afterAll, expect, it } from "vitest";
+import { Signer } from "../../src/auth/signing";
 import { useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect, type TestClient } from "../e2e/ws-client";
 import { writeFigures } from "./figures";
@@ -26,7 +27,11 @@ const BATCH = 100;
 const ABANDON_MS = 20_000;
 const STATS_CACHE_MS = 2_000;
 
-const server = useDevServer({ vars: { PER_IP_LIMITS: "off", ABANDON_MS: String(ABANDON_MS) } });
+/** The server's SECRET, known here so the test can open the (encrypted) tickets it hands out. */
+const SECRET = "storm-test-secret-0123456789-abcdefghijklmnop";
+const signer = new Signer(SECRET);
+
+const server = useDevServer({ vars: { PER_IP_LIMITS: "off", ABANDON_MS: String(ABANDON_MS), SECRET } });
 
 afterAll(() => closeAllClients(5_000));
 
@@ -41,10 +46,11 @@ interface Claims {
 	p: string;
 }
 
-/** A ticket's claims are readable (base64url JSON before the signature). */
-function claimsOf(ticket: string): Claims {
-	const [body] = ticket.split(".");
-	return JSON.parse(Buffer.from(body ?? "", "base64url").toString("utf8")) as Claims;
+/** A ticket's claims, opened with the server's secret (clients cannot read them). */
+async function claimsOf(ticket: string, chatId: string): Promise<Claims> {
+	const claims = await signer.verifyTicket(ticket, chatId, Date.now());
+	if (!claims) throw new Error(`the server handed out a ticket for ${chatId} that does not open`);
+	return claims;
 }
 
 interface Tab {
@@ -167,7 +173,7 @@ it(`${USERS} joins within ${JOIN_WINDOW_MS / 1000} s, with leaves, closes and se
 			if (f.type === "queue_left") left = true;
 			if (f.type !== "match_found") continue;
 			const chatId = f.payload.chat_id as string;
-			const claims = claimsOf(f.payload.ticket as string);
+			const claims = await claimsOf(f.payload.ticket as string, chatId);
 			if (claims.c !== chatId) problems.push(`${tab.user}: ticket for ${claims.c} in match_found of ${chatId}`);
 			if (claims.u !== tab.user) problems.push(`${tab.user}: match_found with a ticket for ${claims.u}`);
 			if (claims.p === claims.u) problems.push(`${tab.user}: matched with themselves in ${chatId}`);
@@ -198,7 +204,7 @@ it(`${USERS} joins within ${JOIN_WINDOW_MS / 1000} s, with leaves, closes and se
 		socket.send({ type: "init", payload: { user_id: id.user, token: id.token } });
 		const ready = await socket.expect("ready", 30_000);
 		socket.close();
-		const partner = ready.chat ? claimsOf(ready.chat.ticket).p : null;
+		const partner = ready.chat ? (await claimsOf(ready.chat.ticket, ready.chat.chat_id)).p : null;
 		return { user: id.user, resumed: ready.resumed, chat: ready.chat?.chat_id ?? null, partner };
 	});
 	const askMs = Date.now() - askedAt;

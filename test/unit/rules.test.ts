@@ -69,14 +69,34 @@ describe("rate limits", () => {
 describe("origins", () => {
 	const url = new URL("https://chat.example.com/ws");
 	const list = parseAllowList(" https://a.example , https://b.example/ ,");
-	it("own origin, localhost and the allow list pass; no Origin passes", () => {
+	it("own origin and the allow list pass; no Origin passes", () => {
 		expect(originAllowed(null, url, list)).toBe(true);
 		expect(originAllowed("https://chat.example.com", url, list)).toBe(true);
-		expect(originAllowed("http://localhost:5173", url, list)).toBe(true);
-		expect(originAllowed("http://127.0.0.1:8787", url, list)).toBe(true);
-		expect(originAllowed("http://localhost", url, list)).toBe(true);
 		expect(originAllowed("https://a.example", url, list)).toBe(true);
 		expect(originAllowed("https://b.example", url, list)).toBe(true);
+	});
+	it("local development origins pass on a server reached on localhost", () => {
+		for (const local of ["http://127.0.0.1:8787/ws", "http://localhost:8787/ws", "http://[::1]:8787/ws"]) {
+			const here = new URL(local);
+			expect(originAllowed("http://localhost:5173", here, list), local).toBe(true);
+			expect(originAllowed("http://127.0.0.1:3000", here, list), local).toBe(true);
+			expect(originAllowed("http://localhost", here, list), local).toBe(true);
+			expect(originAllowed(`${here.protocol}//${here.host}`, here, list), local).toBe(true);
+			expect(originAllowed("https://a.example", here, list), local).toBe(true);
+			expect(originAllowed("https://evil.example", here, list), local).toBe(false);
+			expect(originAllowed("http://localhost.evil.example", here, list), local).toBe(false);
+		}
+	});
+	it("local development origins are refused by a deployed server", () => {
+		for (const deployed of [url, new URL("https://flamingo-chat.x.workers.dev/ws/chat/0123?ticket=t")]) {
+			expect(originAllowed("http://localhost:5173", deployed, list)).toBe(false);
+			expect(originAllowed("http://127.0.0.1:8787", deployed, list)).toBe(false);
+			expect(originAllowed("http://localhost", deployed, list)).toBe(false);
+		}
+		// A host that merely starts with "localhost" is not loopback.
+		expect(originAllowed("http://localhost:5173", new URL("https://localhost.evil.example/ws"), list)).toBe(false);
+		// An allow-listed local origin is the operator's choice and passes anywhere.
+		expect(originAllowed("http://localhost:5173", url, parseAllowList("http://localhost:5173"))).toBe(true);
 	});
 	it("anything else is refused", () => {
 		expect(originAllowed("https://evil.example", url, list)).toBe(false);

@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { Signer, TICKET_TTL_MS } from "../../src/auth/signing";
 import { chatStub, chattingPair, initUser, join, lobbyName, lobbyStub, openChat, openLobby } from "./helpers";
 
+/** The SECRET binding of the workers project (vitest.config.ts). */
+const TEST_SECRET = "vitest-only-secret-0123456789abcdef0123456789";
+
 async function matched(name = lobbyName()) {
 	const a = await initUser(name);
 	const b = await initUser(name);
@@ -21,7 +24,7 @@ describe("tickets", () => {
 		const { ma } = await matched();
 		const base = `http://127.0.0.1:8787/ws/chat/${ma.chat_id}`;
 		const other = await matched();
-		const forged = await new Signer("not-the-secret").ticket({
+		const forged = await new Signer("not-the-secret-but-just-as-long-0123456789abcdef").ticket({
 			c: ma.chat_id,
 			u: "aaaaaaaaaaaaaaaa",
 			p: "bbbbbbbbbbbbbbbb",
@@ -48,7 +51,7 @@ describe("tickets", () => {
 
 	it("a genuine ticket naming a third user is refused", async () => {
 		const { ma } = await matched();
-		const signer = new Signer("test-secret");
+		const signer = new Signer(TEST_SECRET);
 		const intruder = await signer.ticket({
 			c: ma.chat_id,
 			u: "cccccccccccccccc",
@@ -65,7 +68,7 @@ describe("tickets", () => {
 
 	it("an expired ticket is refused", async () => {
 		const { ma } = await matched();
-		const expired = await new Signer("test-secret").ticket({
+		const expired = await new Signer(TEST_SECRET).ticket({
 			c: ma.chat_id,
 			u: "aaaaaaaaaaaaaaaa",
 			p: "bbbbbbbbbbbbbbbb",

@@ -132,36 +132,89 @@ describe("origin check", () => {
 	});
 });
 
-describe("per-IP upgrade limit", () => {
-	it("more than 120 upgrades a minute from one address get 429; other addresses are unaffected", async () => {
-		const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+/** The Worker called directly, with bindings of the test's choosing. */
+async function workerWith(overrides: Partial<typeof env>) {
+	const { default: worker } = await import("../../src/index");
+	const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+	return (path: string, headers: Record<string, string>) =>
+		worker.fetch(
+			new Request(`${BASE}${path}`, { headers: { Upgrade: "websocket", ...headers } }),
+			{ ...env, ...overrides },
+			ctx,
+		);
+}
+
+/** A rate limiter that admits `limit` calls per key, counted exactly (no wall-clock windows). */
+function countingLimiter(limit: number) {
+	const calls = new Map<string, number>();
+	const limiter: RateLimit = {
+		limit: async ({ key }) => {
+			const n = (calls.get(key) ?? 0) + 1;
+			calls.set(key, n);
+			return { success: n <= limit };
+		},
+	};
+	return { limiter, calls };
+}
+
+describe("per-address upgrade limit", () => {
+	it("past the limiter's budget an address gets 429 with Retry-After; other addresses are unaffected", async () => {
+		const { limiter, calls } = countingLimiter(120);
+		const fetchWith = await workerWith({ UPGRADE_LIMITER: limiter });
 		let firstRefused = -1;
 		for (let i = 0; i < 130 && firstRefused < 0; i++) {
-			const res = await upgrade("/ws/elsewhere", { "CF-Connecting-IP": ip });
+			const res = await fetchWith("/ws/elsewhere", { "CF-Connecting-IP": "198.51.100.7" });
 			if (res.status === 429) firstRefused = i;
 			else expect(res.status).toBe(404);
 		}
 		expect(firstRefused).toBe(120);
-		const refused = await upgrade("/ws", { "CF-Connecting-IP": ip });
+		const refused = await fetchWith("/ws", { "CF-Connecting-IP": "198.51.100.7" });
 		expect(refused.status).toBe(429);
 		expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
-		const other = await upgrade("/ws/elsewhere", { "CF-Connecting-IP": "192.0.2.1" });
-		expect(other.status).toBe(404);
+		expect((await fetchWith("/ws/elsewhere", { "CF-Connecting-IP": "192.0.2.1" })).status).toBe(404);
+		expect([...calls.keys()].sort()).toEqual(["192.0.2.1", "198.51.100.7"]);
+	});
+
+	it("an IPv6 client is limited by its /64: rotating the other 64 bits does not escape", async () => {
+		const { limiter, calls } = countingLimiter(5);
+		const fetchWith = await workerWith({ UPGRADE_LIMITER: limiter });
+		const statuses: number[] = [];
+		for (let i = 1; i <= 8; i++) {
+			const res = await fetchWith("/ws/elsewhere", { "CF-Connecting-IP": `2001:db8:7:9:${i.toString(16)}::${i}` });
+			statuses.push(res.status);
+		}
+		expect(statuses).toEqual([404, 404, 404, 404, 404, 429, 429, 429]);
+		expect([...calls.keys()]).toEqual(["2001:db8:7:9::/64"]);
+		// The neighbouring /64 is someone else.
+		expect((await fetchWith("/ws/elsewhere", { "CF-Connecting-IP": "2001:db8:7:a::1" })).status).toBe(404);
 	});
 
 	it("PER_IP_LIMITS=off turns the limit off", async () => {
-		const { default: worker } = await import("../../src/index");
-		const ip = "203.0.113.9";
-		const offEnv = { ...env, PER_IP_LIMITS: "off" };
-		const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-		for (let i = 0; i < 130; i++) {
-			const res = await worker.fetch(
-				new Request(`${BASE}/ws/elsewhere`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": ip } }),
-				offEnv,
-				ctx,
-			);
-			expect(res.status).toBe(404);
+		const { limiter, calls } = countingLimiter(0);
+		const fetchWith = await workerWith({ UPGRADE_LIMITER: limiter, PER_IP_LIMITS: "off" });
+		for (let i = 0; i < 10; i++) {
+			expect((await fetchWith("/ws/elsewhere", { "CF-Connecting-IP": "203.0.113.9" })).status).toBe(404);
 		}
+		expect(calls.size).toBe(0);
+	});
+
+	it("the binding of wrangler.toml refuses the 121st upgrade within its window", async () => {
+		// wrangler dev emulates the binding with windows aligned to the wall
+		// clock's minutes: a burst that straddles a minute starts over (at most
+		// twice; a burst takes well under a minute).
+		for (let attempt = 0; attempt < 3; attempt++) {
+			const ip = `198.51.100.${attempt + 200}`;
+			const window = Math.floor(Date.now() / 60_000);
+			let firstRefused = -1;
+			for (let i = 0; i < 125 && firstRefused < 0; i++) {
+				const res = await upgrade("/ws/elsewhere", { "CF-Connecting-IP": `${ip}` });
+				if (res.status === 429) firstRefused = i;
+			}
+			if (Math.floor(Date.now() / 60_000) !== window) continue;
+			expect(firstRefused).toBe(120);
+			return;
+		}
+		throw new Error("three bursts in a row straddled a minute");
 	});
 });
 
@@ -196,5 +249,64 @@ describe("/api/stats", () => {
 		}
 		expect(fresh.online).toBe((before.online ?? 0) + 1);
 		socket.close();
+	});
+});
+
+describe("browser hardening headers", () => {
+	const CSP =
+		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"worker-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+	const expectAppHeaders = (res: Response, what: string) => {
+		const csp = res.headers.get("Content-Security-Policy") ?? "";
+		expect(csp, what).toBe(CSP);
+		for (const directive of ["default-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) {
+			expect(csp.split("; "), what).toContain(directive);
+		}
+		expect(csp, what).not.toContain("'unsafe-inline'");
+		expect(csp, what).not.toContain("'unsafe-eval'");
+		expect(res.headers.get("X-Frame-Options"), what).toBe("DENY");
+		expect(res.headers.get("Referrer-Policy"), what).toBe("no-referrer");
+		expect(res.headers.get("X-Content-Type-Options"), what).toBe("nosniff");
+		expect(res.headers.get("Cross-Origin-Opener-Policy"), what).toBe("same-origin");
+	};
+
+	it.each(["/", "/app.js", "/styles.css", "/pow-worker.js"])("GET %s carries them", async (path) => {
+		const res = await exports.default.fetch(`${BASE}${path}`);
+		expect(res.status).toBe(200);
+		expectAppHeaders(res, path);
+		await res.arrayBuffer();
+	});
+
+	it("so do a HEAD, a 304 revalidation and an unknown path's 404", async () => {
+		const first = await exports.default.fetch(`${BASE}/`);
+		const etag = first.headers.get("ETag") ?? "";
+		await first.arrayBuffer();
+		const again = await exports.default.fetch(`${BASE}/`, { headers: { "If-None-Match": etag } });
+		expect(again.status).toBe(304);
+		expectAppHeaders(again, "304");
+		const head = await exports.default.fetch(`${BASE}/styles.css`, { method: "HEAD" });
+		expect(head.status).toBe(200);
+		expectAppHeaders(head, "HEAD");
+		const missing = await exports.default.fetch(`${BASE}/nope.js`);
+		expect(missing.status).toBe(404);
+		expectAppHeaders(missing, "404");
+		await missing.arrayBuffer();
+	});
+
+	it("the JSON API answers are nosniff and no-referrer, and need no page policy", async () => {
+		for (const [method, path] of [
+			["GET", "/api/health"],
+			["HEAD", "/api/health"],
+			["GET", "/api/stats"],
+			["GET", "/api/stats"], // the second one from the cache
+		] as const) {
+			const res = await exports.default.fetch(`${BASE}${path}`, { method });
+			expect(res.status, `${method} ${path}`).toBe(200);
+			expect(res.headers.get("X-Content-Type-Options"), `${method} ${path}`).toBe("nosniff");
+			expect(res.headers.get("Referrer-Policy"), `${method} ${path}`).toBe("no-referrer");
+			expect(res.headers.get("Content-Security-Policy"), `${method} ${path}`).toBeNull();
+			await res.arrayBuffer();
+		}
 	});
 });
