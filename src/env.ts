@@ -1,10 +1,12 @@
 import type { ChatRoom } from "./chat/room";
 import type { Matchmaker } from "./lobby/matchmaker";
+import type { Presence } from "./presence/presence";
 
 /** Bindings of wrangler.toml, plus optional timing overrides used by tests. */
 export interface Env {
 	MATCHMAKER: DurableObjectNamespace<Matchmaker>;
 	CHAT_ROOM: DurableObjectNamespace<ChatRoom>;
+	PRESENCE: DurableObjectNamespace<Presence>;
 	UPGRADE_LIMITER?: RateLimit;
 	SECRET?: string;
 	ALLOWED_ORIGINS?: string;

@@ -23,6 +23,7 @@ import { refuseSocket } from "./sockets";
 
 export { ChatRoom } from "./chat/room";
 export { Matchmaker } from "./lobby/matchmaker";
+export { Presence } from "./presence/presence";
 
 type Args = [Env, ExecutionContext];
 
@@ -65,12 +66,7 @@ const router = Router<IRequest, Args>()
 	)
 	.all(
 		"/api/stats",
-		readOnly((_request, env, ctx) =>
-			cachedStats(
-				() => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).stats(),
-				(p) => ctx.waitUntil(p),
-			),
-		),
+		readOnly((_request, env) => cachedStats(() => env.PRESENCE.get(env.PRESENCE.idFromName(GLOBAL_LOBBY)).read())),
 	)
 	.all("/ws", guardUpgrade, (request, env) =>
 		env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).fetch(request),

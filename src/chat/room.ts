@@ -347,6 +347,7 @@ export class ChatRoom extends DurableObject<Env> {
 		return this.ctx.blockConcurrencyWhile(async () => {
 			const notice: ChatEnd = {
 				reason: causeReason(cause),
+				users: state.users,
 				...(cause.kind === "reported" ? { reportedBy: cause.by, reportReason: cause.reason } : {}),
 			};
 			let failed: Tombstone["notify"];
@@ -382,10 +383,11 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private async settleTombstone(tomb: Tombstone, now: number): Promise<void> {
 		if (tomb.notify) {
-			const { lobby, chatId, reason, reportedBy, reportReason: category } = tomb.notify;
+			const { lobby, chatId, reason, users, reportedBy, reportReason: category } = tomb.notify;
 			try {
 				await this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(lobby)).chatEnded(chatId, {
 					reason: reason as ChatEnd["reason"],
+					...(users ? { users } : {}),
 					...(reportedBy ? { reportedBy, reportReason: category ?? "other" } : {}),
 				});
 			} catch (err) {

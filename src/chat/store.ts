@@ -30,7 +30,15 @@ export interface AcceptedAs {
 export interface Tombstone {
 	until: number;
 	/** A Matchmaker notice that failed and is retried by the alarm. */
-	notify?: { lobby: string; chatId: string; reason: string; reportedBy?: string; reportReason?: ReportReason };
+	notify?: {
+		lobby: string;
+		chatId: string;
+		reason: string;
+		/** Both users (absent in tombstones written before version 1.1). */
+		users?: readonly [string, string];
+		reportedBy?: string;
+		reportReason?: ReportReason;
+	};
 }
 
 const TOMBSTONE = "ended";

@@ -1,22 +1,35 @@
-// `/api/stats` through the Cache API: however many browsers poll it, the
-// singleton Matchmaker is asked at most once per STATS_MAX_AGE_S per location.
-export const STATS_MAX_AGE_S = 2;
-// A synthetic key: one cached answer per location, whatever the request's host.
-const CACHE_KEY = "https://stats.flamingo.internal/api/stats";
+// `/api/stats`, answered from the Presence object through a memory cache per
+// isolate: however many browsers poll, the Presence object is asked at most
+// once per STATS_MAX_AGE_MS per isolate, and the Matchmaker never (it
+// publishes its counters to Presence itself). The Cache API would add little:
+// it does nothing on workers.dev, where this app is deployed.
+import type { Stats } from "../protocol/schemas";
 
-export async function cachedStats(
-	load: () => Promise<object>,
-	waitUntil: (p: Promise<unknown>) => void,
-): Promise<Response> {
-	const cache = caches.default;
-	const hit = await cache.match(CACHE_KEY);
-	if (hit) return hit;
-	const response = new Response(JSON.stringify(await load()), {
+export const STATS_MAX_AGE_MS = 2_000;
+
+let cached: { at: number; body: string } | null = null;
+/** One read in flight per isolate: a burst of polls waits for it instead of adding its own. */
+let loading: Promise<string> | null = null;
+
+async function body(load: () => Promise<Stats>, now: number): Promise<string> {
+	if (cached && now - cached.at < STATS_MAX_AGE_MS) return cached.body;
+	loading ??= load()
+		.then((stats) => {
+			const text = JSON.stringify(stats);
+			cached = { at: now, body: text };
+			return text;
+		})
+		.finally(() => {
+			loading = null;
+		});
+	return loading;
+}
+
+export async function cachedStats(load: () => Promise<Stats>, now = Date.now()): Promise<Response> {
+	return new Response(await body(load, now), {
 		headers: {
 			"Content-Type": "application/json",
-			"Cache-Control": `public, max-age=${STATS_MAX_AGE_S}`,
+			"Cache-Control": `public, max-age=${STATS_MAX_AGE_MS / 1000}`,
 		},
 	});
-	waitUntil(cache.put(CACHE_KEY, response.clone()));
-	return response;
 }

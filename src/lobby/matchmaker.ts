@@ -20,7 +20,7 @@ import type { Env } from "../env";
 import { tooManyUpgrades } from "../http/responses";
 import { addressKey } from "../limits/address";
 import { LimitsBySocket } from "../limits/socket-limits";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { type PoolKey, Pools, poolOf } from "../matchmaking/pools";
 import type { Match, Seeker } from "../matchmaking/queue";
 import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../protocol/close-codes";
@@ -33,8 +33,14 @@ import type {
 	Preference,
 	Presence,
 	ReportReason,
+	Stats,
 } from "../protocol/schemas";
-import { FRAMES_BEFORE_INIT, MAX_LOBBY_SOCKETS_PER_ADDRESS } from "../protocol/schemas";
+import {
+	FRAMES_BEFORE_INIT,
+	MAX_LOBBY_SOCKETS_PER_ADDRESS,
+	REPORT_AFTER_END_MS,
+	reportReason,
+} from "../protocol/schemas";
 import { AbuseTracker } from "../safety/abuse";
 import { checkSolution } from "../safety/pow";
 import {
@@ -83,6 +89,12 @@ interface LobbyAttachment {
 /** How a ChatRoom tells the Matchmaker that a chat is over. */
 export interface ChatEnd {
 	reason: EndReason;
+	/**
+	 * Both users: a report is recorded even when the lobby no longer knows the
+	 * chat (dropped as unjoined before a late first join). Absent only in
+	 * notices a ChatRoom stored for a retry before version 1.1.
+	 */
+	users?: readonly [string, string];
 	/** Set when the chat ended with a report: that pair is never matched again. */
 	reportedBy?: string;
 	reportReason?: ReportReason;
@@ -94,6 +106,9 @@ type Sync = void | Promise<void>;
 
 /** Sockets a sweep checks before it lets the lobby's other events run. */
 const SWEEP_SLICE = 500;
+
+/** The Matchmaker publishes its counters to Presence at most this often (and only when they changed). */
+const PUBLISH_EVERY_MS = 2_000;
 
 /** A macrotask boundary: events waiting for the object run before it resolves. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -120,6 +135,10 @@ export class Matchmaker extends DurableObject<Env> {
 	private seq = 0;
 	private alarmAt: number | null = null;
 	private nextSweep = 0;
+	/** The counters last handed to Presence (as JSON), and when; a publication waiting for its turn. */
+	private published: string | null = null;
+	private publishedAt = Number.NEGATIVE_INFINITY;
+	private publishDue: number | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -196,9 +215,9 @@ export class Matchmaker extends DurableObject<Env> {
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
 
-	/** Presence and safety counters for `/api/stats`. */
-	stats(): Presence & { active_chats: number; reports_24h: number; challenges_24h: number } {
-		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts(Date.now()) };
+	/** Presence and safety counters for `/api/stats`, O(1): what is published to Presence. */
+	stats(): Stats {
+		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts() };
 	}
 
 	/** A ChatRoom saw its first user: the chat is no longer at risk of never starting. */
@@ -206,15 +225,19 @@ export class Matchmaker extends DurableObject<Env> {
 		this.store.markJoined(chatId);
 	}
 
-	/** A ChatRoom ended: forget the live chat, remember a report. */
+	/** A ChatRoom ended: forget the live chat, remember a report, keep the chat reportable for a while. */
 	chatEnded(chatId: string, end: ChatEnd): void {
-		const chat = this.store.endChat(chatId);
-		if (!chat) return;
-		this.forgetChat(chat);
-		if (end.reportedBy) {
-			const other = end.reportedBy === chat.userA ? chat.userB : chat.userA;
-			this.store.recordReport(end.reportedBy, other, end.reportReason ?? "other", Date.now());
+		const now = Date.now();
+		const live = this.store.liveChat(chatId);
+		const users = end.users ?? (live ? ([live.userA, live.userB] as const) : null);
+		if (!users) return;
+		const chat = this.store.endChat(chatId, users, now, end.reportedBy);
+		if (chat) this.forgetChat(chat);
+		if (end.reportedBy && users.includes(end.reportedBy)) {
+			const other = end.reportedBy === users[0] ? users[1] : users[0];
+			this.store.recordReport(end.reportedBy, other, end.reportReason ?? "other", now);
 		}
+		this.presenceChanged(now);
 	}
 
 	/** A live chat is gone from storage: presence follows. */
@@ -226,16 +249,20 @@ export class Matchmaker extends DurableObject<Env> {
 	// ---- sockets -----------------------------------------------------------
 
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
-		return this.serially(ws, () => this.onFrame(ws, message));
+		const done = this.serially(ws, () => this.onFrame(ws, message));
+		if (done instanceof Promise) return done.then(() => this.presenceChanged(Date.now()));
+		this.presenceChanged(Date.now());
 	}
 
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
 		this.forget(ws);
 		closeSocket(ws, code === 1005 ? 1000 : code, reason);
+		this.presenceChanged(Date.now());
 	}
 
 	override webSocketError(ws: WebSocket): void {
 		this.forget(ws);
+		this.presenceChanged(Date.now());
 	}
 
 	override async alarm(): Promise<void> {
@@ -261,6 +288,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
 		for (const chat of unjoined) this.forgetChat(chat);
 		if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
+		if (this.publishDue !== null && now >= this.publishDue) this.publishDue = null;
+		this.presenceChanged(now);
 		this.reschedule(now);
 		await Promise.all(matches);
 	}
@@ -315,9 +344,44 @@ export class Matchmaker extends DurableObject<Env> {
 				requestType: event.type,
 			});
 		}
-		if (event.type === "join_queue") return this.join(ws, att, att.user, event.payload, now);
-		if (event.type === "solve") return this.solve(ws, att, att.user, event.payload);
-		return this.leave(ws, att, att.user);
+		switch (event.type) {
+			case "join_queue":
+				return this.join(ws, att, att.user, event.payload, now);
+			case "solve":
+				return this.solve(ws, att, att.user, event.payload);
+			case "report":
+				return this.reportEnded(ws, att.user, event.payload, now);
+			case "leave_queue":
+				return this.leave(ws, att, att.user);
+		}
+	}
+
+	/**
+	 * A report after the chat ended (PROTOCOL.md 1.1): a partner who insults
+	 * and leaves at once can still be reported, for a few minutes, with the
+	 * same effects as a report inside the chat.
+	 */
+	private reportEnded(
+		ws: WebSocket,
+		user: string,
+		payload: Extract<LobbyClientEvent, { type: "report" }>["payload"],
+		now: number,
+	): Sync {
+		const chat = this.store.lastEndedChat(user, now, REPORT_AFTER_END_MS);
+		if (!chat || chat.chatId !== payload.chat_id) {
+			return sendError(ws, {
+				code: "wrong_chat",
+				message: `only your last chat can be reported here, within ${REPORT_AFTER_END_MS / 60_000} minutes of its end`,
+				requestType: "report",
+			});
+		}
+		if (!chat.reportedBy.includes(user)) {
+			const reason = reportReason(payload.reason);
+			this.store.recordReport(user, user === chat.userA ? chat.userB : chat.userA, reason, now);
+			this.store.markReported(chat, user);
+			log({ event: "report", chat_id: chat.chatId, reason });
+		}
+		send(ws, "reported", { chat_id: chat.chatId });
 	}
 
 	private async init(
@@ -563,6 +627,34 @@ export class Matchmaker extends DurableObject<Env> {
 		this.chattingInLobby.add(user);
 	}
 
+	/**
+	 * Counters may have changed: publish them to Presence now, or when
+	 * PUBLISH_EVERY_MS has passed since the last publication (the alarm).
+	 */
+	private presenceChanged(now: number): void {
+		if (this.publishDue !== null) return;
+		const due = this.publishedAt + PUBLISH_EVERY_MS;
+		if (now < due) {
+			this.publishDue = due;
+			this.scheduleAt(due);
+			return;
+		}
+		const stats = this.stats();
+		const text = JSON.stringify(stats);
+		if (text === this.published) return;
+		this.published = text;
+		this.publishedAt = now;
+		// Not awaited: the lobby's events never wait on another object.
+		const lobby = this.ctx.id.name ?? GLOBAL_LOBBY;
+		this.env.PRESENCE.get(this.env.PRESENCE.idFromName(lobby))
+			.publish(stats)
+			.catch((err: unknown) => {
+				// Published again at the next change.
+				this.published = null;
+				log({ event: "internal_error", where: "matchmaker: publish presence", error: errorText(err) });
+			});
+	}
+
 	private presence(): Presence {
 		const chatting = 2 * this.liveChats;
 		return {
@@ -599,6 +691,7 @@ export class Matchmaker extends DurableObject<Env> {
 	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined. */
 	private reschedule(now: number): void {
 		const deadlines: number[] = [];
+		if (this.publishDue !== null) deadlines.push(this.publishDue);
 		const opened = this.awaitingInit.oldest();
 		if (opened !== undefined) deadlines.push(this.initDeadline(opened));
 		const window = this.queue.nextWindowEnd();

@@ -9,6 +9,8 @@
 // are loaded the first time that user is seen after a wake and kept while
 // they are active. A match writes three rows (its chat, each user's new partner), one commit.
 
+import { REPORT_AFTER_END_MS } from "../protocol/schemas";
+
 /** How long "we just talked" keeps two people apart when neither chats with anyone else. */
 export const LAST_PARTNER_TTL_MS = 24 * 60 * 60 * 1000;
 /** Each user's last few partners are kept away from them for a while, not just the last one. */
@@ -29,6 +31,16 @@ export interface LiveChat {
 	joined: boolean;
 }
 
+/** A chat that ended: its users may still report each other for REPORT_AFTER_END_MS. */
+export interface EndedChat {
+	chatId: string;
+	userA: string;
+	userB: string;
+	endedAt: number;
+	/** Users who reported the other (so a second report is counted once). */
+	reportedBy: string[];
+}
+
 /** What the matching rules need to know of one user, newest partner first. */
 interface UserMemory {
 	partners: { partner: string; at: number }[];
@@ -45,6 +57,11 @@ export class LobbyStore {
 	/** Chats nobody joined yet, in the order they were matched (so the first is the oldest). */
 	private readonly unjoined = new Map<string, LiveChat>();
 	private readonly users = new Map<string, UserMemory>();
+	/** Each user's last ended chat, while it can still be reported. */
+	private readonly lastEnded = new Map<string, EndedChat>();
+	/** The 24-hour safety counters of /api/stats, counted once per wake and kept up to date. */
+	private reports24h: number;
+	private challenges24h: number;
 
 	private readonly sql: SqlStorage;
 
@@ -88,21 +105,49 @@ export class LobbyStore {
 			CREATE INDEX IF NOT EXISTS challenges_at ON challenges(at);
 		`);
 		this.migrate();
-		for (const row of sql.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number; joined: number }>(
-			"SELECT chat_id, user_a, user_b, matched_at, joined FROM chats ORDER BY matched_at",
-		)) {
-			this.remember({
+		for (const row of sql.exec<{
+			chat_id: string;
+			user_a: string;
+			user_b: string;
+			matched_at: number;
+			joined: number;
+			ended_at: number | null;
+			reported_by: string;
+		}>("SELECT chat_id, user_a, user_b, matched_at, joined, ended_at, reported_by FROM chats ORDER BY matched_at")) {
+			if (row.ended_at === null) {
+				this.remember({
+					chatId: row.chat_id,
+					userA: row.user_a,
+					userB: row.user_b,
+					matchedAt: row.matched_at,
+					joined: row.joined === 1,
+				});
+				continue;
+			}
+			this.rememberEnded({
 				chatId: row.chat_id,
 				userA: row.user_a,
 				userB: row.user_b,
-				matchedAt: row.matched_at,
-				joined: row.joined === 1,
+				endedAt: row.ended_at,
+				reportedBy: row.reported_by === "" ? [] : row.reported_by.split(","),
 			});
 		}
+		const since = Date.now() - 24 * 60 * 60 * 1000;
+		this.reports24h = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reports WHERE at > ?", since).one().n;
+		this.challenges24h = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM challenges WHERE at > ?", since).one().n;
 	}
 
 	/** Tables of the first schema (one row per pair, a separate last-partner table), folded into the new ones once. */
 	private migrate(): void {
+		// Ended chats stay a few minutes, for reports after the end (PROTOCOL.md 1.1).
+		const columns = new Set(
+			this.sql
+				.exec<{ name: string }>("SELECT name FROM pragma_table_info('chats')")
+				.toArray()
+				.map((c) => c.name),
+		);
+		if (!columns.has("ended_at")) this.sql.exec("ALTER TABLE chats ADD COLUMN ended_at INTEGER");
+		if (!columns.has("reported_by")) this.sql.exec("ALTER TABLE chats ADD COLUMN reported_by TEXT NOT NULL DEFAULT ''");
 		const old = new Set(
 			this.sql
 				.exec<{ name: string }>(
@@ -145,6 +190,13 @@ export class LobbyStore {
 		this.unjoined.delete(chat.chatId);
 		for (const user of [chat.userA, chat.userB]) {
 			if (this.chatByUser.get(user) === chat) this.chatByUser.delete(user);
+		}
+	}
+
+	private rememberEnded(chat: EndedChat): void {
+		for (const user of [chat.userA, chat.userB]) {
+			const known = this.lastEnded.get(user);
+			if (!known || known.endedAt <= chat.endedAt) this.lastEnded.set(user, chat);
 		}
 	}
 
@@ -193,13 +245,47 @@ export class LobbyStore {
 		this.sql.exec("UPDATE chats SET joined = 1 WHERE chat_id = ?", chatId);
 	}
 
-	/** Ends a live chat; returns it, or null if it was not live. */
-	endChat(chatId: string): LiveChat | null {
-		const chat = this.chats.get(chatId);
-		if (!chat) return null;
-		this.forgetChat(chat);
-		this.sql.exec("DELETE FROM chats WHERE chat_id = ?", chatId);
+	/**
+	 * Ends a chat: no longer live, and its users' last chat for a few minutes
+	 * (reports after the end). Recorded whatever this store remembers of it,
+	 * since a chat dropped as unjoined may still have been joined late. One
+	 * row either way. Returns the live chat, or null if it was not live.
+	 */
+	endChat(chatId: string, users: readonly [string, string], now: number, reportedBy?: string): LiveChat | null {
+		const chat = this.chats.get(chatId) ?? null;
+		if (chat) this.forgetChat(chat);
+		const [userA, userB] = users;
+		const reporters = reportedBy ? [reportedBy] : [];
+		this.sql.exec(
+			`INSERT INTO chats (chat_id, user_a, user_b, matched_at, joined, ended_at, reported_by)
+			VALUES (?1, ?2, ?3, ?4, 1, ?4, ?5)
+			ON CONFLICT (chat_id) DO UPDATE SET ended_at = ?4, reported_by = ?5`,
+			chatId,
+			userA,
+			userB,
+			now,
+			reporters.join(","),
+		);
+		this.rememberEnded({ chatId, userA, userB, endedAt: now, reportedBy: reporters });
 		return chat;
+	}
+
+	/** The live chat with this id, if any. */
+	liveChat(chatId: string): LiveChat | null {
+		return this.chats.get(chatId) ?? null;
+	}
+
+	/** The user's last chat, if it ended at most `withinMs` ago. */
+	lastEndedChat(user: string, now: number, withinMs: number): EndedChat | null {
+		const chat = this.lastEnded.get(user);
+		return chat && now - chat.endedAt <= withinMs ? chat : null;
+	}
+
+	/** Notes that `reporter` reported the other user of an ended chat. */
+	markReported(chat: EndedChat, reporter: string): void {
+		if (chat.reportedBy.includes(reporter)) return;
+		chat.reportedBy.push(reporter);
+		this.sql.exec("UPDATE chats SET reported_by = ? WHERE chat_id = ?", chat.reportedBy.join(","), chat.chatId);
 	}
 
 	/** A report: the pair never meets again, and it counts toward flagging the reported user. No content. */
@@ -217,6 +303,7 @@ export class LobbyStore {
 			reason,
 			now,
 		);
+		this.reports24h++;
 		const reporterMemory = this.users.get(reporter);
 		if (reporterMemory) remember(reporterMemory, reported, now);
 		const memory = this.users.get(reported);
@@ -307,15 +394,12 @@ export class LobbyStore {
 
 	recordChallenge(now: number): void {
 		this.sql.exec("INSERT INTO challenges (at) VALUES (?)", now);
+		this.challenges24h++;
 	}
 
-	/** Counters for /api/stats: reports and challenges of the last 24 hours. */
-	safetyCounts(now: number): { reports_24h: number; challenges_24h: number } {
-		const since = now - 24 * 60 * 60 * 1000;
-		return {
-			reports_24h: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reports WHERE at > ?", since).one().n,
-			challenges_24h: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM challenges WHERE at > ?", since).one().n,
-		};
+	/** Counters for /api/stats: reports and challenges of the last 24 hours (as of the last sweep), O(1). */
+	safetyCounts(): { reports_24h: number; challenges_24h: number } {
+		return { reports_24h: this.reports24h, challenges_24h: this.challenges24h };
 	}
 
 	/** Chats nobody joined, matched at or before `cutoff`; removed and returned. */
@@ -341,8 +425,15 @@ export class LobbyStore {
 	forgetExpired(now: number): void {
 		this.sql.exec("DELETE FROM partner_history WHERE at < ?", now - LAST_PARTNER_TTL_MS);
 		this.sql.exec("DELETE FROM reported WHERE at < ?", now - REPORT_TTL_MS);
-		this.sql.exec("DELETE FROM reports WHERE at < ?", now - FLAG_WINDOW_MS);
-		this.sql.exec("DELETE FROM challenges WHERE at < ?", now - 24 * 60 * 60 * 1000);
+		// The deleted rows are exactly the ones leaving the 24-hour counters
+		// (counted by RETURNING: rowsWritten would count index rows too).
+		const gone = (query: string, cutoff: number) => this.sql.exec(`${query} RETURNING 1`, cutoff).toArray().length;
+		this.reports24h -= gone("DELETE FROM reports WHERE at <= ?", now - FLAG_WINDOW_MS);
+		this.challenges24h -= gone("DELETE FROM challenges WHERE at <= ?", now - 24 * 60 * 60 * 1000);
+		this.sql.exec("DELETE FROM chats WHERE ended_at <= ?", now - REPORT_AFTER_END_MS);
+		for (const [user, chat] of this.lastEnded) {
+			if (chat.endedAt <= now - REPORT_AFTER_END_MS) this.lastEnded.delete(user);
+		}
 		for (const [user, memory] of this.users) {
 			if (memory.usedAt < now - USER_MEMORY_IDLE_MS) this.users.delete(user);
 		}

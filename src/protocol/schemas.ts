@@ -88,6 +88,14 @@ const content = v.pipe(
 
 const empty = v.object({});
 
+const reportReasonText = v.optional(
+	v.pipe(
+		v.string(),
+		wellFormed,
+		v.check((s) => codePoints(s) <= MAX_REPORT_REASON_CHARS, `reason is at most ${MAX_REPORT_REASON_CHARS} characters`),
+	),
+);
+
 // ---- client → server ----------------------------------------------------
 
 export const clientLobbyPayloads = {
@@ -118,6 +126,8 @@ export const clientLobbyPayloads = {
 			v.maxLength(MAX_SOLUTION_CHARS, `solution is at most ${MAX_SOLUTION_CHARS} characters`),
 		),
 	}),
+	/** A report of the last chat, after it ended (PROTOCOL.md 1.1). */
+	report: v.object({ chat_id: v.string(), reason: reportReasonText }),
 	ping: empty,
 } as const;
 
@@ -139,18 +149,7 @@ export const clientChatPayloads = {
 	}),
 	typing: v.object({ is_typing: v.boolean() }),
 	leave_chat: empty,
-	report: v.object({
-		reason: v.optional(
-			v.pipe(
-				v.string(),
-				wellFormed,
-				v.check(
-					(s) => codePoints(s) <= MAX_REPORT_REASON_CHARS,
-					`reason is at most ${MAX_REPORT_REASON_CHARS} characters`,
-				),
-			),
-		),
-	}),
+	report: v.object({ reason: reportReasonText }),
 	ping: empty,
 } as const;
 
@@ -203,6 +202,7 @@ export const serverPayloads = {
 	}),
 	pong: empty,
 	challenge: v.object({ nonce: v.string(), difficulty: count }),
+	reported: v.object({ chat_id: v.string() }),
 	error: v.object({
 		code: v.picklist(ERROR_CODES),
 		message: v.string(),
@@ -231,4 +231,13 @@ export type ServerEvent = PayloadsOf<typeof serverPayloads>;
 export type ServerEventType = ServerEvent["type"];
 export type ServerPayload<T extends ServerEventType> = Extract<ServerEvent, { type: T }>["payload"];
 export type Presence = v.InferOutput<typeof presence>;
+
+/** `GET /api/stats`: presence, live chats, and the safety counters of the last 24 hours. */
+export const statsSchema = v.object({
+	...presence.entries,
+	active_chats: count,
+	reports_24h: count,
+	challenges_24h: count,
+});
+export type Stats = v.InferOutput<typeof statsSchema>;
 export type ChatRef = v.InferOutput<typeof chatRef>;

@@ -19,16 +19,17 @@ const wrangler = parseToml(read("wrangler.toml")) as Record<string, unknown> & {
 };
 
 describe("wrangler.toml", () => {
-	it("binds both Durable Object classes, exported by the Worker", () => {
+	it("binds the three Durable Object classes, exported by the Worker", () => {
 		const bindings = Object.fromEntries(wrangler.durable_objects.bindings.map((b) => [b.name, b.class_name]));
-		expect(bindings).toEqual({ MATCHMAKER: "Matchmaker", CHAT_ROOM: "ChatRoom" });
+		expect(bindings).toEqual({ MATCHMAKER: "Matchmaker", CHAT_ROOM: "ChatRoom", PRESENCE: "Presence" });
 		const main = read(wrangler.main);
 		for (const cls of Object.values(bindings)) expect(main).toMatch(new RegExp(`export \\{ ${cls} \\}`));
 	});
 
-	it("creates both classes as SQLite-backed in a migration", () => {
+	it("creates every class as SQLite-backed in a migration, never editing v1", () => {
 		const sqlite = wrangler.migrations.flatMap((m) => m.new_sqlite_classes ?? []);
-		expect(sqlite.sort()).toEqual(["ChatRoom", "Matchmaker"]);
+		expect(sqlite.sort()).toEqual(["ChatRoom", "Matchmaker", "Presence"]);
+		expect(wrangler.migrations[0]).toEqual({ tag: "v1", new_sqlite_classes: ["Matchmaker", "ChatRoom"] });
 		expect(wrangler.migrations.flatMap((m) => m.new_classes ?? [])).toEqual([]);
 		expect(new Set(wrangler.migrations.map((m) => m.tag)).size).toBe(wrangler.migrations.length);
 	});

@@ -124,14 +124,21 @@ export function countCodePoints(value: string): number {
 // ---- valid client events ------------------------------------------------------
 
 /** A client event as sent (`input`, JSON-stringified onto the wire) and the event the parser must return. */
+/** A client event as written and as the parser of `socket` must return it. */
 export interface Case {
+	socket: "lobby" | "chat";
 	input: Record<string, unknown>;
 	expected: { type: string; payload: Record<string, unknown> };
 }
+/** A case before it is placed on a socket. */
+type Modelled = Omit<Case, "socket">;
+const on =
+	(socket: Case["socket"]) =>
+	(c: Modelled): Case => ({ socket, ...c });
 
 /** An event with no data: `payload` omitted, `null`, or `{}`, and whatever unknown keys. */
-function emptyEvent(type: string): fc.Arbitrary<Case> {
-	return fc.constantFrom<Case["input"]>({ type }, { type, payload: null }, { type, payload: {} }).map((input) => ({
+function emptyEvent(type: string): fc.Arbitrary<Modelled> {
+	return fc.constantFrom<Modelled["input"]>({ type }, { type, payload: null }, { type, payload: {} }).map((input) => ({
 		input,
 		expected: { type, payload: {} },
 	}));
@@ -163,7 +170,7 @@ export function normaliseInterests(list: readonly string[]): string[] {
 	return out;
 }
 
-const init: fc.Arbitrary<Case> = fc.oneof(
+const init: fc.Arbitrary<Modelled> = fc.oneof(
 	emptyEvent("init"),
 	fc.record({ user_id: anyText, token: anyText }, { requiredKeys: [] }).map((payload) => ({
 		input: { type: "init", payload },
@@ -171,7 +178,7 @@ const init: fc.Arbitrary<Case> = fc.oneof(
 	})),
 );
 
-const joinQueue: fc.Arbitrary<Case> = fc
+const joinQueue: fc.Arbitrary<Modelled> = fc
 	.record(
 		{
 			gender: fc.constantFrom(...GENDERS),
@@ -198,25 +205,29 @@ const joinQueue: fc.Arbitrary<Case> = fc
 /** `solution` is the one length counted in UTF-16 units (1–64). */
 export const solution = fc.string({ unit: utf16Unit, minLength: 1, maxLength: MAX_SOLUTION_CHARS });
 
-const solve: fc.Arbitrary<Case> = fc.record({ nonce: anyText, solution }).map((payload) => ({
+const solve: fc.Arbitrary<Modelled> = fc.record({ nonce: anyText, solution }).map((payload) => ({
 	input: { type: "solve", payload },
 	expected: { type: "solve", payload: { ...payload } },
 }));
 
-export const lobbyCase: fc.Arbitrary<Case> = fc.oneof(
-	init,
-	joinQueue,
-	emptyEvent("leave_queue"),
-	solve,
-	emptyEvent("ping"),
-);
+/** The lobby's report of the last chat (PROTOCOL.md 1.1): a chat id, and a reason or none. */
+const lobbyReport: fc.Arbitrary<Modelled> = fc
+	.record({ chat_id: anyText, reason: text(0, MAX_REPORT_REASON_CHARS) }, { requiredKeys: ["chat_id"] })
+	.map((payload) => ({
+		input: { type: "report", payload },
+		expected: { type: "report", payload: { ...payload } },
+	}));
+
+export const lobbyCase: fc.Arbitrary<Case> = fc
+	.oneof(init, joinQueue, emptyEvent("leave_queue"), solve, lobbyReport, emptyEvent("ping"))
+	.map(on("lobby"));
 
 /** Valid `content`: padding around text that is 1–2000 code points after trimming. */
 export const content = fc
 	.tuple(pad, solidText(1, MAX_CONTENT_CHARS), pad)
 	.map(([left, core, right]) => `${left}${core}${right}`);
 
-const sendMessage: fc.Arbitrary<Case> = fc
+const sendMessage: fc.Arbitrary<Modelled> = fc
 	.record(
 		{
 			content,
@@ -230,12 +241,12 @@ const sendMessage: fc.Arbitrary<Case> = fc
 		expected: { type: "send_message", payload: { ...payload, content: payload.content.trim() } },
 	}));
 
-const typing: fc.Arbitrary<Case> = fc.boolean().map((is_typing) => ({
+const typing: fc.Arbitrary<Modelled> = fc.boolean().map((is_typing) => ({
 	input: { type: "typing", payload: { is_typing } },
 	expected: { type: "typing", payload: { is_typing } },
 }));
 
-const report: fc.Arbitrary<Case> = fc.oneof(
+const report: fc.Arbitrary<Modelled> = fc.oneof(
 	emptyEvent("report"),
 	text(0, MAX_REPORT_REASON_CHARS).map((reason) => ({
 		input: { type: "report", payload: { reason } },
@@ -243,13 +254,9 @@ const report: fc.Arbitrary<Case> = fc.oneof(
 	})),
 );
 
-export const chatCase: fc.Arbitrary<Case> = fc.oneof(
-	sendMessage,
-	typing,
-	emptyEvent("leave_chat"),
-	report,
-	emptyEvent("ping"),
-);
+export const chatCase: fc.Arbitrary<Case> = fc
+	.oneof(sendMessage, typing, emptyEvent("leave_chat"), report, emptyEvent("ping"))
+	.map(on("chat"));
 
 // ---- valid server events ------------------------------------------------------
 

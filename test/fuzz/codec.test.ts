@@ -75,7 +75,15 @@ const FIELDS: Record<string, Map<string, Set<string>>> = {
 	parseChat: keysOf(clientChatPayloads),
 	parseServer: keysOf(serverPayloads),
 };
-const lobbyOrChat = (type: string): Parser => (LOBBY_TYPES.includes(type) ? parseLobby : parseChat);
+const parserOf = (socket: Case["socket"]): Parser => (socket === "lobby" ? parseLobby : parseChat);
+/** Every client event type with its socket (report is on both since version 1.1). */
+const SOCKET_TYPES = [
+	...LOBBY_TYPES.map((type) => ({ socket: "lobby" as const, type })),
+	...CHAT_TYPES.map((type) => ({ socket: "chat" as const, type })),
+];
+/** The key of an event in the tables below: the lobby's report is not the chat's. */
+const modelKey = (socket: Case["socket"], type: string) =>
+	socket === "lobby" && type === "report" ? "lobby report" : type;
 const PROTO_NAMES = ["__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf"];
 
 function show(value: unknown): string {
@@ -389,6 +397,7 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
 	typing: { is_typing: false },
 	leave_chat: {},
 	report: {},
+	"lobby report": { chat_id: "c" },
 };
 /** The fields of each event whose normalised value the arbitraries compute themselves. */
 const MODELLED: Record<string, string[]> = {
@@ -398,6 +407,7 @@ const MODELLED: Record<string, string[]> = {
 	send_message: ["content", "client_msg_id", "chat_id"],
 	typing: ["is_typing"],
 	report: ["reason"],
+	"lobby report": ["chat_id", "reason"],
 };
 
 /**
@@ -408,10 +418,11 @@ const MODELLED: Record<string, string[]> = {
  */
 function expectedEvent(c: Case): Case["expected"] {
 	const type = c.expected.type;
-	const minimal = lobbyOrChat(type)(JSON.stringify({ type, payload: MINIMAL[type] ?? {} }));
+	const key = modelKey(c.socket, type);
+	const minimal = parserOf(c.socket)(JSON.stringify({ type, payload: MINIMAL[key] ?? {} }));
 	if (!minimal.ok) throw new Error(`the minimal ${type} payload was refused: ${minimal.message}`);
 	const defaults = { ...(minimal.event.payload as Record<string, unknown>) };
-	for (const key of [...Object.keys(MINIMAL[type] ?? {}), ...(MODELLED[type] ?? [])]) delete defaults[key];
+	for (const field of [...Object.keys(MINIMAL[key] ?? {}), ...(MODELLED[key] ?? [])]) delete defaults[field];
 	return { type, payload: { ...defaults, ...c.expected.payload } };
 }
 
@@ -444,14 +455,14 @@ describe("valid events round-trip", () => {
 	);
 
 	it(
-		"lobby events are unknown_type on a chat socket and chat events on a lobby socket (ping is both)",
+		"lobby events are unknown_type on a chat socket and chat events on a lobby socket (ping and report are both)",
 		() => {
 			fc.assert(
 				fc.property(fc.oneof(lobbyCase, chatCase), (c) => {
 					const frame = JSON.stringify(c.input);
 					const type = c.expected.type;
-					if (type === "ping") return;
-					const other = LOBBY_TYPES.includes(type) ? parseChat(frame) : parseLobby(frame);
+					if (type === "ping" || type === "report") return;
+					const other = parserOf(c.socket === "lobby" ? "chat" : "lobby")(frame);
 					expect(other).toMatchObject({ ok: false, code: "unknown_type", requestType: type });
 				}),
 				params,
@@ -523,7 +534,14 @@ function withPayload(c: Case, payload: Record<string, unknown>): string {
 const basePayload = (c: Case): Record<string, unknown> =>
 	typeof c.input.payload === "object" && c.input.payload !== null ? { ...(c.input.payload as object) } : {};
 
-type Field = { type: string; field: string; required: boolean; wrong: fc.Arbitrary<unknown> };
+type Field = {
+	/** Only where the type alone does not say (report is on both sockets). */
+	socket?: Case["socket"];
+	type: string;
+	field: string;
+	required: boolean;
+	wrong: fc.Arbitrary<unknown>;
+};
 const WRONGLY_TYPED: Field[] = [
 	{ type: "init", field: "user_id", required: false, wrong: notString },
 	{ type: "init", field: "token", required: false, wrong: notString },
@@ -561,11 +579,13 @@ const WRONGLY_TYPED: Field[] = [
 	{ type: "send_message", field: "client_msg_id", required: false, wrong: notString },
 	{ type: "send_message", field: "chat_id", required: false, wrong: notString },
 	{ type: "typing", field: "is_typing", required: true, wrong: notBoolean },
-	{ type: "report", field: "reason", required: false, wrong: notString },
+	{ socket: "chat", type: "report", field: "reason", required: false, wrong: notString },
+	{ socket: "lobby", type: "report", field: "chat_id", required: true, wrong: notString },
+	{ socket: "lobby", type: "report", field: "reason", required: false, wrong: notString },
 ];
 
-const caseOf = (type: string) =>
-	(LOBBY_TYPES.includes(type) ? lobbyCase : chatCase).filter((c) => c.expected.type === type);
+const socketOf = (f: Field): Case["socket"] => f.socket ?? (LOBBY_TYPES.includes(f.type) ? "lobby" : "chat");
+const caseOf = (f: Field) => (socketOf(f) === "lobby" ? lobbyCase : chatCase).filter((c) => c.expected.type === f.type);
 
 describe("mutated events are refused with the right code", () => {
 	it(
@@ -573,10 +593,10 @@ describe("mutated events are refused with the right code", () => {
 		() => {
 			fc.assert(
 				fc.property(
-					fc.constantFrom(...WRONGLY_TYPED).chain((f) => fc.tuple(fc.constant(f), caseOf(f.type), f.wrong)),
+					fc.constantFrom(...WRONGLY_TYPED).chain((f) => fc.tuple(fc.constant(f), caseOf(f), f.wrong)),
 					([f, c, wrong]) => {
 						const frame = withPayload(c, { ...basePayload(c), [f.field]: wrong });
-						expect(lobbyOrChat(f.type)(frame)).toMatchObject({
+						expect(parserOf(socketOf(f))(frame)).toMatchObject({
 							ok: false,
 							code: "invalid_payload",
 							requestType: f.type,
@@ -597,15 +617,15 @@ describe("mutated events are refused with the right code", () => {
 				fc.property(
 					fc.oneof(
 						fc.constantFrom(...required).chain((f) =>
-							caseOf(f.type).map((c) => {
+							caseOf(f).map((c) => {
 								const payload = basePayload(c);
 								delete payload[f.field];
-								return { type: f.type, frame: withPayload(c, payload) };
+								return { socket: socketOf(f), type: f.type, frame: withPayload(c, payload) };
 							}),
 						),
 						fc
 							.tuple(
-								fc.constantFrom(...LOBBY_TYPES, ...CHAT_TYPES),
+								fc.constantFrom(...SOCKET_TYPES),
 								fc.oneof(
 									fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }),
 									anyText,
@@ -613,10 +633,10 @@ describe("mutated events are refused with the right code", () => {
 									fc.boolean(),
 								),
 							)
-							.map(([type, payload]) => ({ type, frame: JSON.stringify({ type, payload }) })),
+							.map(([{ socket, type }, payload]) => ({ socket, type, frame: JSON.stringify({ type, payload }) })),
 					),
-					({ type, frame }) => {
-						expect(lobbyOrChat(type)(frame)).toMatchObject({ ok: false, code: "invalid_payload", requestType: type });
+					({ socket, type, frame }) => {
+						expect(parserOf(socket)(frame)).toMatchObject({ ok: false, code: "invalid_payload", requestType: type });
 					},
 				),
 				params,
@@ -643,7 +663,7 @@ describe("mutated events are refused with the right code", () => {
 							type: c.input.type,
 							payload: { ...payloadExtra, ...basePayload(c) },
 						});
-						expect(lobbyOrChat(c.expected.type)(frame)).toEqual({ ok: true, event: expectedEvent(c) });
+						expect(parserOf(c.socket)(frame)).toEqual({ ok: true, event: expectedEvent(c) });
 					},
 				),
 				params,
@@ -679,7 +699,7 @@ describe("mutated events are refused with the right code", () => {
 			fc.assert(
 				fc.property(fc.oneof(lobbyCase, chatCase), protoPairs, (c, pairs) => {
 					const type = c.expected.type;
-					const parse = lobbyOrChat(type);
+					const parse = parserOf(c.socket);
 					const payload = basePayload(c);
 					const plain = JSON.stringify({ type, payload });
 					const inEnvelope = pairs.filter(([, , env]) => env).map(([k, v]) => [k, v] as const);

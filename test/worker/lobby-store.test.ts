@@ -36,7 +36,7 @@ describe("lobby store", () => {
 			// Reported pairs, both ways.
 			expect(woken.blocked(user(6), user(5), now + 1)).toBe(true);
 			expect(woken.blocked(user(5), user(7), now + 1)).toBe(false);
-			expect(woken.endChat(chat(1))).toMatchObject({ userA: user(1), userB: user(2) });
+			expect(woken.endChat(chat(1), [user(1), user(2)], now + 2)).toMatchObject({ userA: user(1), userB: user(2) });
 			expect(woken.chatOf(user(1))).toBeNull();
 			expect(new LobbyStore(state.storage).countChats()).toBe(1);
 		});
@@ -49,9 +49,9 @@ describe("lobby store", () => {
 			// In one millisecond, user 1 meets 2, 3, 4, 5 in that order, then each of them meets someone else.
 			for (const n of [2, 3, 4, 5]) {
 				store.recordMatch(chat(n), user(1), user(n), now);
-				store.endChat(chat(n));
+				store.endChat(chat(n), [user(1), user(n)], now);
 				store.recordMatch(chat(n + 10), user(n), user(n + 10), now);
-				store.endChat(chat(n + 10));
+				store.endChat(chat(n + 10), [user(n), user(n + 10)], now);
 			}
 			// Past the 5 minutes, only user 1's last partner, 5, is still kept away.
 			const later = now + RECENT_PARTNERS.ttlMs + 1;
