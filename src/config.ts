@@ -1,6 +1,7 @@
 // Every duration of PROTOCOL.md in one place. Tests shorten them through
 // optional variables (never set in wrangler.toml) so that a window can end
 // within a test instead of after ten seconds.
+import { TICKET_TTL_MS } from "./auth/signing";
 import type { Env } from "./env";
 import { INIT_TIMEOUT_MS } from "./protocol/schemas";
 
@@ -19,6 +20,8 @@ export interface Timings {
 	linkGateMs: number;
 	/** A lobby socket that has not said `init` this long after opening is closed (4408). */
 	initTimeoutMs: number;
+	/** A chat ends this long after its match, however busy: as long as its tickets live. */
+	maxChatMs: number;
 }
 
 /** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
@@ -33,6 +36,7 @@ export const DEFAULT_TIMINGS: Timings = {
 	sweepMs: 20_000,
 	linkGateMs: 30_000,
 	initTimeoutMs: INIT_TIMEOUT_MS,
+	maxChatMs: TICKET_TTL_MS,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -49,6 +53,7 @@ export function timingsFrom(env: Env): Timings {
 		sweepMs: ms(env.SWEEP_MS, DEFAULT_TIMINGS.sweepMs),
 		linkGateMs: ms(env.LINK_GATE_MS, DEFAULT_TIMINGS.linkGateMs),
 		initTimeoutMs: ms(env.INIT_TIMEOUT_MS, DEFAULT_TIMINGS.initTimeoutMs),
+		maxChatMs: DEFAULT_TIMINGS.maxChatMs,
 	};
 }
 

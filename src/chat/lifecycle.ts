@@ -30,7 +30,8 @@ export type EndCause =
 	| { kind: "left"; by: string }
 	| { kind: "reported"; by: string; reason: ReportReason }
 	| { kind: "disconnected"; who: string }
-	| { kind: "abandoned" };
+	| { kind: "abandoned" }
+	| { kind: "expired" };
 
 export function partnerOf(state: ChatState, user: string): string {
 	return state.users[0] === user ? state.users[1] : state.users[0];
@@ -47,6 +48,8 @@ export function endReasons(state: ChatState, cause: EndCause): Record<string, En
 		case "disconnected":
 			return { [cause.who]: "partner_disconnected", [partnerOf(state, cause.who)]: "partner_disconnected" };
 		case "abandoned":
+		case "expired":
+			// A chat at the end of its lifetime is over for both, as one nobody opened.
 			return { [state.users[0]]: "abandoned", [state.users[1]]: "abandoned" };
 	}
 }
@@ -61,6 +64,7 @@ export function causeReason(cause: EndCause): EndReason {
 		case "disconnected":
 			return "partner_disconnected";
 		case "abandoned":
+		case "expired":
 			return "abandoned";
 	}
 }
@@ -69,7 +73,7 @@ const bothJoined = (state: ChatState) => state.users.every((u) => state.members[
 
 /** The deadlines that can end the chat without anyone acting, earliest first. */
 function deadlines(state: ChatState, t: Timings): { at: number; cause: EndCause }[] {
-	const out: { at: number; cause: EndCause }[] = [];
+	const out: { at: number; cause: EndCause }[] = [{ at: state.matchedAt + t.maxChatMs, cause: { kind: "expired" } }];
 	if (!bothJoined(state)) out.push({ at: state.matchedAt + t.abandonMs, cause: { kind: "abandoned" } });
 	for (const who of state.users) {
 		const since = state.members[who]?.offlineSince;

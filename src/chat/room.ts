@@ -252,6 +252,19 @@ export class ChatRoom extends DurableObject<Env> {
 				return;
 			}
 		}
+		// A chat's storage is bounded: past it, a sender whose partner is away waits.
+		if (!this.store.makeRoom(payload.content.length)) {
+			sendError(
+				ws,
+				{
+					code: "rate_limited",
+					message: "your partner has too many messages waiting; wait until they are back",
+					requestType: "send_message",
+				},
+				this.timings.graceMs,
+			);
+			return;
+		}
 		const message = { id: state.nextId, sender, content: payload.content, clientMsgId, sentAt: now };
 		state.nextId++;
 		if (author) author.sent++;

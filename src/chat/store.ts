@@ -41,6 +41,16 @@ export interface Tombstone {
 	};
 }
 
+/**
+ * What a chat keeps at most: the partner's socket already has every message
+ * marked relayed, so the oldest of those are dropped first (kept only for an
+ * `after=N` that asks again); messages held for an offline partner are never
+ * dropped, a sender is refused instead (`rate_limited`). Lengths are in
+ * UTF-16 units, so 512 Ki of them are about 1 MiB.
+ */
+export const STORED_LIMITS = { messages: 500, chars: 512 * 1024, pruneBatch: 50 } as const;
+export type StoredLimits = { messages: number; chars: number; pruneBatch: number };
+
 const TOMBSTONE = "ended";
 const LOBBY_TOLD = "lobby_told";
 
@@ -49,8 +59,13 @@ const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientM
 export class ChatStore {
 	/** The in-memory client_msg_id index (id and time only, for the ack); undefined until first needed after a wake. */
 	private byClient: Map<string, AcceptedAs> | undefined;
+	/** Messages stored and their length, counted once per wake; undefined until needed. */
+	private stored: { messages: number; chars: number } | undefined;
 
-	constructor(private readonly storage: DurableObjectStorage) {}
+	constructor(
+		private readonly storage: DurableObjectStorage,
+		private readonly limits: StoredLimits = STORED_LIMITS,
+	) {}
 
 	private get sql(): SqlStorage {
 		return this.storage.sql;
@@ -145,9 +160,43 @@ export class ChatStore {
 		return this.clientIds().get(clientKey(sender, clientMsgId)) ?? null;
 	}
 
+	private storedCounts(): { messages: number; chars: number } {
+		if (!this.stored) {
+			const row = this.hasTables()
+				? this.sql
+						.exec<{ n: number; chars: number | null }>(
+							"SELECT COUNT(*) AS n, SUM(length(content)) AS chars FROM messages",
+						)
+						.one()
+				: { n: 0, chars: 0 };
+			this.stored = { messages: row.n, chars: row.chars ?? 0 };
+		}
+		return this.stored;
+	}
+
 	/**
-	 * Stores an accepted message: its id is the new counter. `relayed`: it
-	 * was written to the recipient's socket, so it is not held for them.
+	 * Whether a message of `chars` fits within the chat's bounds, after
+	 * dropping the oldest messages the partner already got if need be.
+	 */
+	makeRoom(chars: number): boolean {
+		const stored = this.storedCounts();
+		const fits = () => stored.messages + 1 <= this.limits.messages && stored.chars + chars <= this.limits.chars;
+		if (fits()) return true;
+		for (const row of this.sql.exec<{ id: number; sender: string; client_msg_id: string | null; chars: number }>(
+			`DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE relayed = 1 ORDER BY id LIMIT ?)
+			RETURNING id, sender, client_msg_id, length(content) AS chars`,
+			this.limits.pruneBatch,
+		)) {
+			stored.messages--;
+			stored.chars -= row.chars;
+			if (row.client_msg_id !== null) this.byClient?.delete(clientKey(row.sender, row.client_msg_id));
+		}
+		return fits();
+	}
+
+	/**
+	 * Stores an accepted message (after `makeRoom`): its id is the new counter.
+	 * `relayed`: it was written to the recipient's socket, so it is not held for them.
 	 */
 	append(message: StoredMessage, relayed: boolean): void {
 		this.sql.exec(
@@ -159,6 +208,9 @@ export class ChatStore {
 			message.sentAt,
 			relayed ? 1 : 0,
 		);
+		const stored = this.storedCounts();
+		stored.messages++;
+		stored.chars += message.content.length;
 		if (message.clientMsgId !== null) {
 			this.clientIds().set(clientKey(message.sender, message.clientMsgId), { id: message.id, sentAt: message.sentAt });
 		}
@@ -206,6 +258,7 @@ export class ChatStore {
 	/** Deletes everything the chat stored, keeping only a tombstone if one is still needed. */
 	async wipe(tombstone: Tombstone | null): Promise<void> {
 		this.byClient = new Map();
+		this.stored = { messages: 0, chars: 0 };
 		await this.storage.deleteAll();
 		if (tombstone) this.storage.kv.put(TOMBSTONE, tombstone);
 	}

@@ -422,7 +422,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.sockets.set(user, ws);
 		this.setChattingInLobby(user, chat !== null);
 		const presence = this.presence();
-		const chatRef = chat ? await this.chatRef(chat, user, att.origin, now) : undefined;
+		const chatRef = chat ? await this.chatRef(chat, user, att.origin) : undefined;
 		send(ws, "ready", { user_id: user, token, resumed, presence, ...(chatRef ? { chat: chatRef } : {}) });
 	}
 
@@ -551,14 +551,14 @@ export class Matchmaker extends DurableObject<Env> {
 				const ws = sockets[i]?.ws;
 				if (!ws) return;
 				const other = pair[1 - i] as Seeker;
-				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin, now);
+				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin);
 				send(ws, "match_found", { ...ref, partner: { gender: other.gender }, shared_interests: match.shared });
 				closeSocket(ws, 1000, "matched");
 			}),
 		);
 	}
 
-	private async chatRef(chat: LiveChat, user: string, origin: string, now: number): Promise<ChatRef> {
+	private async chatRef(chat: LiveChat, user: string, origin: string): Promise<ChatRef> {
 		const signer = this.signer as Signer;
 		const partner = user === chat.userA ? chat.userB : chat.userA;
 		const ticket = await signer.ticket({
@@ -566,7 +566,8 @@ export class Matchmaker extends DurableObject<Env> {
 			u: user,
 			p: partner,
 			m: chat.matchedAt,
-			e: now + TICKET_TTL_MS,
+			// A chat lives at most TICKET_TTL_MS: no ticket outlives it.
+			e: chat.matchedAt + TICKET_TTL_MS,
 			l: this.ctx.id.name ?? GLOBAL_LOBBY,
 		});
 		return { chat_id: chat.chatId, ticket, chat_url: `${origin}/ws/chat/${chat.chatId}?ticket=${ticket}` };

@@ -31,7 +31,16 @@ describe("chat lifecycle", () => {
 		expect(nextDeadline(s, t)).toBe(t.abandonMs);
 		expect(dueEnd(s, t.abandonMs - 1, t)).toBeNull();
 		expect(dueEnd(s, t.abandonMs, t)).toEqual({ kind: "abandoned" });
-		expect(nextDeadline(chat({ a: m(true), b: m(true) }), t)).toBeNull();
+		// Once both joined, only the chat's lifetime is left.
+		expect(nextDeadline(chat({ a: m(true), b: m(true) }), t)).toBe(t.maxChatMs);
+	});
+
+	it("a chat of any kind ends at the end of its lifetime (its tickets'), for both as abandoned", () => {
+		const s = chat({ a: m(true), b: m(true) });
+		expect(t.maxChatMs).toBe(24 * 60 * 60 * 1000);
+		expect(dueEnd(s, t.maxChatMs - 1, t)).toBeNull();
+		expect(dueEnd(s, t.maxChatMs, t)).toEqual({ kind: "expired" });
+		expect(endReasons(s, { kind: "expired" })).toEqual({ a: "abandoned", b: "abandoned" });
 	});
 
 	it("partner_disconnected after the grace period, unless they came back", () => {
