@@ -3,6 +3,7 @@
 // are summarised per sweep (lobby/match-stats.ts). Never message content,
 // user ids, tokens, tickets or addresses: only what operating the service needs.
 
+import type { LoadSummary } from "./lobby/load-stats";
 import type { MatchSummary } from "./lobby/match-stats";
 
 export type LogEvent =
@@ -10,6 +11,7 @@ export type LogEvent =
 	| { event: "ticket_refused"; reason: "invalid" | "chat_over" | "foreign" }
 	| { event: "session_refused"; reason: "no_secret" }
 	| ({ event: "matches"; lobby: string } & MatchSummary)
+	| ({ event: "lobby_load"; lobby: string } & LoadSummary)
 	| { event: "chat_ended"; chat_id: string; reason: string; duration_ms: number; messages: number }
 	| { event: "report"; chat_id: string; reason: string }
 	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }

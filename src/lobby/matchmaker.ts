@@ -55,6 +55,7 @@ import {
 	socketOrigin,
 	touchSeen,
 } from "../sockets";
+import { LoadStats } from "./load-stats";
 import { MatchStats } from "./match-stats";
 import { OpenOrder } from "./open-order";
 import { type LiveChat, LobbyStore } from "./store";
@@ -121,6 +122,7 @@ export class Matchmaker extends DurableObject<Env> {
 	private readonly queue: Pools;
 	private readonly abuse = new AbuseTracker();
 	private readonly matchStats = new MatchStats();
+	private readonly load = new LoadStats(Date.now());
 	/** user id → that user's lobby socket. */
 	private readonly sockets = new Map<string, WebSocket>();
 	/** Lobby users who also have a live chat (counted once in `online`). */
@@ -189,12 +191,14 @@ export class Matchmaker extends DurableObject<Env> {
 		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
 			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
 		}
+		this.load.count("upgrades");
 		// The address serves the per-address rules only: not computed when per-IP limits are off.
 		const key = this.env.PER_IP_LIMITS === "off" ? null : addressKey(request.headers.get("CF-Connecting-IP"));
 		const address = key && this.signer ? await this.signer.addressTag(key) : undefined;
 		// The socket's tag lets the runtime count an address's sockets, through hibernation too.
 		const tags = address ? [addressTagName(address)] : [];
 		if (address && this.openSockets(addressTagName(address)) >= MAX_LOBBY_SOCKETS_PER_ADDRESS) {
+			this.load.count("refused_upgrades");
 			log({ event: "upgrade_refused", reason: "sockets_per_address", path: "/ws" });
 			return tooManyUpgrades(RETRY_SOCKETS_S);
 		}
@@ -217,16 +221,19 @@ export class Matchmaker extends DurableObject<Env> {
 
 	/** Presence and safety counters for `/api/stats`, O(1): what is published to Presence. */
 	stats(): Stats {
+		this.load.count("rpc_stats");
 		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts() };
 	}
 
 	/** A ChatRoom saw its first user: the chat is no longer at risk of never starting. */
 	chatJoined(chatId: string): void {
+		this.load.count("rpc_chat");
 		this.store.markJoined(chatId);
 	}
 
 	/** A ChatRoom ended: forget the live chat, remember a report, keep the chat reportable for a while. */
 	chatEnded(chatId: string, end: ChatEnd): void {
+		this.load.count("rpc_chat");
 		const now = Date.now();
 		const live = this.store.liveChat(chatId);
 		const users = end.users ?? (live ? ([live.userA, live.userB] as const) : null);
@@ -249,12 +256,14 @@ export class Matchmaker extends DurableObject<Env> {
 	// ---- sockets -----------------------------------------------------------
 
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
+		this.load.count("frames");
 		const done = this.serially(ws, () => this.onFrame(ws, message));
 		if (done instanceof Promise) return done.then(() => this.presenceChanged(Date.now()));
 		this.presenceChanged(Date.now());
 	}
 
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+		this.load.count("closes");
 		this.forget(ws);
 		closeSocket(ws, code === 1005 ? 1000 : code, reason);
 		this.presenceChanged(Date.now());
@@ -267,6 +276,7 @@ export class Matchmaker extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.alarmAt = null;
+		this.load.count("alarms");
 		const now = Date.now();
 		this.closeUninitialised(now);
 		const matches: Promise<void>[] = [];
@@ -283,6 +293,8 @@ export class Matchmaker extends DurableObject<Env> {
 			this.abuse.prune(now);
 			const matches = this.matchStats.take();
 			if (matches) log({ event: "matches", ...matches, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
+			const load = this.load.take(now);
+			if (load) log({ event: "lobby_load", ...load, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
 		}
 		// A chat nobody joined has no ChatRoom to end it: drop it here.
 		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
