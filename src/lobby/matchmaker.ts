@@ -137,8 +137,8 @@ export class Matchmaker extends DurableObject<Env> {
 	private seq = 0;
 	private alarmAt: number | null = null;
 	private nextSweep = 0;
-	/** The counters last handed to Presence (as JSON), and when; a publication waiting for its turn. */
-	private published: string | null = null;
+	/** The counters last handed to Presence, and when; a publication waiting for its turn. */
+	private published: Stats | null = null;
 	private publishedAt = Number.NEGATIVE_INFINITY;
 	private publishDue: number | null = null;
 
@@ -219,9 +219,14 @@ export class Matchmaker extends DurableObject<Env> {
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
 
-	/** Presence and safety counters for `/api/stats`, O(1): what is published to Presence. */
+	/** Presence and safety counters for `/api/stats`, as an RPC (tests; the Worker reads Presence). */
 	stats(): Stats {
 		this.load.count("rpc_stats");
+		return this.counters();
+	}
+
+	/** What is published to Presence, O(1). */
+	private counters(): Stats {
 		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts() };
 	}
 
@@ -652,10 +657,9 @@ export class Matchmaker extends DurableObject<Env> {
 			this.scheduleAt(due);
 			return;
 		}
-		const stats = this.stats();
-		const text = JSON.stringify(stats);
-		if (text === this.published) return;
-		this.published = text;
+		const stats = this.counters();
+		if (this.published && sameStats(stats, this.published)) return;
+		this.published = stats;
 		this.publishedAt = now;
 		// Not awaited: the lobby's events never wait on another object.
 		const lobby = this.ctx.id.name ?? GLOBAL_LOBBY;
@@ -715,6 +719,10 @@ export class Matchmaker extends DurableObject<Env> {
 		if (unjoined !== null) deadlines.push(unjoined + unjoinedChatGraceMs(this.timings));
 		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
 	}
+}
+
+function sameStats(a: Stats, b: Stats): boolean {
+	return (Object.keys(a) as (keyof Stats)[]).every((k) => a[k] === b[k]);
 }
 
 /** The tag that groups one address's lobby sockets (an address tag is 22 base64url characters). */
