@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { initUser, joinQueue, type User, useDevServer } from "../e2e/helpers";
+import { initUser, joinQueue, STATS_LAG_MS, statsOf, type User, useDevServer } from "../e2e/helpers";
 
 // The abuse challenge at its production difficulty: about a third of a second
 // of SHA-256 in the worker, long enough to see, short enough not to wait for.
@@ -440,7 +440,11 @@ describe("the browser app", () => {
 		console.log(
 			`challenge solved after ${tries} tries; the note showed ${shown.length} states, the last "${shown.at(-1)}"`,
 		);
-		const stats = (await (await fetch(`${server.baseUrl}/api/stats`)).json()) as { challenges_24h: number };
+		const stats = await statsOf(server.baseUrl).until(
+			"the challenge counted",
+			(s) => s.challenges_24h >= 1,
+			STATS_LAG_MS + 2_000,
+		);
 		expect(stats.challenges_24h).toBeGreaterThanOrEqual(1);
 	});
 

@@ -1,5 +1,6 @@
 // Steps of the seed's flow against a running dev server, as a client would take them.
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import type { Stats } from "../../src/protocol/schemas";
 import { type DevServer, type DevServerOptions, startDevServer } from "./dev-server";
 import { CHAT_ID, type Gender, type Preference, type ServerPayload, USER_ID } from "./protocol";
 import { type ConnectOptions, closeAllClients, connect, type TestClient } from "./ws-client";
@@ -153,4 +154,30 @@ export async function chattingPair(
 /** Closes every client still open (test cleanup). */
 export function closeAll(clients: Iterable<TestClient | undefined>): void {
 	for (const c of clients) c?.close();
+}
+
+export type { Stats } from "../../src/protocol/schemas";
+
+/**
+ * How stale /api/stats may be: the Matchmaker publishes at most every 2 s,
+ * and each Worker isolate caches the answer for 2 s.
+ */
+export const STATS_LAG_MS = 4_000;
+
+/** `/api/stats` of a server under test, and a wait until it says what a test expects. */
+export function statsOf(baseUrl: string) {
+	const stats = async (): Promise<Stats> => (await (await fetch(`${baseUrl}/api/stats`)).json()) as Stats;
+	const until = async (what: string, ok: (s: Stats) => boolean, timeoutMs: number): Promise<Stats> => {
+		const deadline = Date.now() + timeoutMs;
+		let last = await stats();
+		while (!ok(last)) {
+			if (Date.now() > deadline) {
+				throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stats ${JSON.stringify(last)}`);
+			}
+			await new Promise((r) => setTimeout(r, 250));
+			last = await stats();
+		}
+		return last;
+	};
+	return { stats, until };
 }

@@ -6,7 +6,6 @@ import { type FlamingoClientClass, MemoryStorage } from "../../soak/client";
 import { loadFlamingoClient } from "../../soak/load-client";
 import { FaultProxy } from "../../soak/proxy";
 import type { FlamingoClient, Preferences, Snapshot } from "../../src/client/flamingo-client";
-import type { Presence } from "../../src/protocol/schemas";
 
 let bundled: Promise<FlamingoClientClass> | null = null;
 
@@ -137,23 +136,4 @@ export async function pair(a: Tab, b: Tab, prefs: Preferences = { gender: "femal
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** What `/api/stats` says about presence. */
-export type Stats = Presence & { active_chats: number };
-
-/** `/api/stats` of a server, and polling it (the answer is cached up to 2 s) until a condition holds. */
-export function statsOf(baseUrl: string) {
-	const stats = async (): Promise<Stats> => (await (await fetch(`${baseUrl}/api/stats`)).json()) as Stats;
-	const until = async (what: string, ok: (s: Stats) => boolean, timeoutMs: number): Promise<Stats> => {
-		const deadline = Date.now() + timeoutMs;
-		let last = await stats();
-		while (!ok(last)) {
-			if (Date.now() > deadline) {
-				throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stats ${JSON.stringify(last)}`);
-			}
-			await sleep(250);
-			last = await stats();
-		}
-		return last;
-	};
-	return { stats, until };
-}
+export { type Stats, statsOf } from "../e2e/helpers";

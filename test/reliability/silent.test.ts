@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FaultProxy } from "../../soak/proxy";
 import type { DevServer } from "../e2e/dev-server";
-import { initUser, joinQueue, openChat, useDevServer } from "../e2e/helpers";
+import { initUser, joinQueue, openChat, STATS_LAG_MS, useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect } from "../e2e/ws-client";
 import { writeFigures } from "./figures";
 import { type Stats, statsOf } from "./helpers";
@@ -59,9 +59,6 @@ async function proxyTo(s: DevServer): Promise<{ proxy: FaultProxy; wsUrl: string
 
 const statsUntil = (what: string, ok: (s: Stats) => boolean, timeoutMs: number) =>
 	statsOf(server.baseUrl).until(what, ok, timeoutMs);
-
-/** /api/stats may be cached for 2 s: wait until an answer computed after `since` could be seen. */
-const STATS_CACHE_MS = 2_000;
 
 describe("silent clients", () => {
 	it("a chat partner whose network goes dark is reported offline within 2 × (timeout + sweep), then the chat ends after the grace", async () => {
@@ -112,7 +109,7 @@ describe("silent clients", () => {
 		const dark = await initUser({ ...server, wsUrl }, undefined, { keepAliveMs: PING_EVERY_MS });
 		joinQueue(dark, "other", "other", ["silent-queue"]);
 		await dark.lobby.expect("queue_joined");
-		await statsUntil("the dark user waiting", (s) => s.waiting === before.waiting + 1, STATS_CACHE_MS + 3_000);
+		await statsUntil("the dark user waiting", (s) => s.waiting === before.waiting + 1, STATS_LAG_MS + 3_000);
 
 		const darkAt = Date.now();
 		proxy.hold("up");
@@ -121,7 +118,7 @@ describe("silent clients", () => {
 		await statsUntil(
 			"the dark user out of the queue",
 			(s) => s.waiting === before.waiting,
-			NOTICE_WITHIN_MS + STATS_CACHE_MS + SLACK_MS,
+			NOTICE_WITHIN_MS + STATS_LAG_MS + SLACK_MS,
 		);
 		figures.blackholedWaiterOutOfQueueAfterMs = Date.now() - darkAt; // as seen through stats cached up to 2 s
 		expect(Date.now() - darkAt).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - PING_EVERY_MS - 50);
@@ -164,13 +161,13 @@ describe("silent clients", () => {
 				});
 			});
 			await queued;
-			await statsUntil("the process's user waiting", (s) => s.waiting === before.waiting + 1, STATS_CACHE_MS + 3_000);
+			await statsUntil("the process's user waiting", (s) => s.waiting === before.waiting + 1, STATS_LAG_MS + 3_000);
 			const stoppedAt = Date.now();
 			process.kill(pid, "SIGSTOP");
 			await statsUntil(
 				"the stopped user out of the queue",
 				(s) => s.waiting === before.waiting,
-				NOTICE_WITHIN_MS + STATS_CACHE_MS + SLACK_MS,
+				NOTICE_WITHIN_MS + STATS_LAG_MS + SLACK_MS,
 			);
 			figures.stoppedWaiterOutOfQueueAfterMs = Date.now() - stoppedAt; // as seen through stats cached up to 2 s
 			expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - PING_EVERY_MS - 50);

@@ -6,7 +6,7 @@
 // ready.chat), the queue drains to zero and presence returns to its baseline.
 import { afterAll, expect, it } from "vitest";
 import { Signer } from "../../src/auth/signing";
-import { useDevServer } from "../e2e/helpers";
+import { STATS_LAG_MS, useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect, type TestClient } from "../e2e/ws-client";
 import { writeFigures } from "./figures";
 import { type Stats, statsOf } from "./helpers";
@@ -25,7 +25,6 @@ const BATCH = 100;
  * presence return to its baseline within the test.
  */
 const ABANDON_MS = 20_000;
-const STATS_CACHE_MS = 2_000;
 
 /** The server's SECRET, known here so the test can open the (encrypted) tickets it hands out. */
 const SECRET = "storm-test-secret-0123456789-abcdefghijklmnop";
@@ -235,12 +234,12 @@ it(`${USERS} joins within ${JOIN_WINDOW_MS / 1000} s, with leaves, closes and se
 
 	// 3. The queue drains at once; presence returns to its baseline once the
 	//    matches nobody joined are dropped (ABANDON_MS + 5 s after the match).
-	const emptyQueue = await statsUntil("an empty queue", (s) => s.waiting === 0, STATS_CACHE_MS + 5_000);
+	const emptyQueue = await statsUntil("an empty queue", (s) => s.waiting === 0, STATS_LAG_MS + 5_000);
 	expect(emptyQueue.waiting).toBe(0);
 	const settled = await statsUntil(
 		"presence back to its baseline",
 		(s) => s.online === baseline.online && s.waiting === 0 && s.chatting === 0 && s.active_chats === 0,
-		Math.max(0, lastMatchAt + ABANDON_MS + 5_000 - Date.now()) + STATS_CACHE_MS + 10_000,
+		Math.max(0, lastMatchAt + ABANDON_MS + 5_000 - Date.now()) + STATS_LAG_MS + 10_000,
 	);
 	expect(settled).toEqual({
 		...baseline,
