@@ -10,7 +10,7 @@ const USER_ID = /^[0-9a-f]{16}$/;
 const CHAT_ID = /^[0-9a-f]{32}$/;
 const encoder = new TextEncoder();
 
-/** How long a ticket stays valid after it was issued; `ready.chat` issues fresh ones. */
+/** How long a chat lives after its match, and so every ticket to it; `ready.chat` issues fresh ones. */
 export const TICKET_TTL_MS = 24 * 60 * 60 * 1000;
 
 export const isUserId = (s: string): boolean => USER_ID.test(s);

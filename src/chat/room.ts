@@ -14,7 +14,7 @@ import type { ChatEnd } from "../lobby/matchmaker";
 import { errorText, log } from "../log";
 import { CLOSE_TOO_BIG } from "../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../protocol/codec";
-import { type ChatClientEvent, reportReason } from "../protocol/schemas";
+import { type ChatClientEvent, codePoints, reportReason } from "../protocol/schemas";
 import { contactIn, gateHolds } from "../safety/link-gate";
 import {
 	admitFrame,
@@ -253,7 +253,7 @@ export class ChatRoom extends DurableObject<Env> {
 			}
 		}
 		// A chat's storage is bounded: past it, a sender whose partner is away waits.
-		if (!this.store.makeRoom(payload.content.length)) {
+		if (!this.store.makeRoom(codePoints(payload.content))) {
 			sendError(
 				ws,
 				{

@@ -9,7 +9,7 @@
 // memory and rebuilt from the rows when the object wakes. Each write is a
 // commit the runtime waits for, so every statement here is on the relay's
 // hot path.
-import type { ReportReason } from "../protocol/schemas";
+import { codePoints, type ReportReason } from "../protocol/schemas";
 import type { ChatState, Member } from "./lifecycle";
 
 export interface StoredMessage {
@@ -46,7 +46,7 @@ export interface Tombstone {
  * marked relayed, so the oldest of those are dropped first (kept only for an
  * `after=N` that asks again); messages held for an offline partner are never
  * dropped, a sender is refused instead (`rate_limited`). Lengths are in
- * UTF-16 units, so 512 Ki of them are about 1 MiB.
+ * code points (SQLite's `length`), so 512 Ki of them are 0.5 to 2 MiB.
  */
 export const STORED_LIMITS = { messages: 500, chars: 512 * 1024, pruneBatch: 50 } as const;
 export type StoredLimits = { messages: number; chars: number; pruneBatch: number };
@@ -175,15 +175,19 @@ export class ChatStore {
 	}
 
 	/**
-	 * Whether a message of `chars` fits within the chat's bounds, after
-	 * dropping the oldest messages the partner already got if need be.
+	 * Whether a message of `chars` code points fits within the chat's bounds,
+	 * after dropping the oldest messages the partner already got if need be:
+	 * those written to its socket as they came (`relayed`) and those it was
+	 * sent on its return (up to its `delivered` mark).
 	 */
 	makeRoom(chars: number): boolean {
 		const stored = this.storedCounts();
 		const fits = () => stored.messages + 1 <= this.limits.messages && stored.chars + chars <= this.limits.chars;
 		if (fits()) return true;
 		for (const row of this.sql.exec<{ id: number; sender: string; client_msg_id: string | null; chars: number }>(
-			`DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE relayed = 1 ORDER BY id LIMIT ?)
+			`DELETE FROM messages WHERE id IN (
+				SELECT m.id FROM messages m JOIN members r ON r.user_id != m.sender
+				WHERE m.relayed = 1 OR m.id <= r.delivered ORDER BY m.id LIMIT ?)
 			RETURNING id, sender, client_msg_id, length(content) AS chars`,
 			this.limits.pruneBatch,
 		)) {
@@ -210,7 +214,7 @@ export class ChatStore {
 		);
 		const stored = this.storedCounts();
 		stored.messages++;
-		stored.chars += message.content.length;
+		stored.chars += codePoints(message.content);
 		if (message.clientMsgId !== null) {
 			this.clientIds().set(clientKey(message.sender, message.clientMsgId), { id: message.id, sentAt: message.sentAt });
 		}

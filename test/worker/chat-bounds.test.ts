@@ -50,6 +50,32 @@ describe("stored messages", () => {
 		});
 	});
 
+	it("counts code points, as SQLite does after a wake: emoji fill the bound exactly", async () => {
+		const id = crypto.randomUUID().replaceAll("-", "");
+		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
+			const limits = { messages: 100, chars: 10, pruneBatch: 1 };
+			const store = new ChatStore(state.storage, limits);
+			store.create({
+				chatId: id,
+				users: ["a", "b"],
+				matchedAt: 0,
+				lobby: "test",
+				nextId: 1,
+				members: {
+					a: { joined: true, delivered: 0, offlineSince: null, sent: 0 },
+					b: { joined: true, delivered: 0, offlineSince: 1, sent: 0 },
+				},
+			});
+			// Five emoji are 10 UTF-16 units but 5 code points: two such messages fit.
+			for (const n of [1, 2]) {
+				expect(store.makeRoom(5)).toBe(true);
+				store.append({ ...message(n), content: "🦩🦩🦩🦩🦩" }, false);
+			}
+			expect(store.makeRoom(1)).toBe(false);
+			expect(new ChatStore(state.storage, limits).makeRoom(1)).toBe(false);
+		});
+	});
+
 	it("messages held for an absent partner are never dropped: the store says no instead", async () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
@@ -71,6 +97,9 @@ describe("stored messages", () => {
 			}
 			expect(store.makeRoom(10)).toBe(false);
 			expect([...store.messagesFor("b", 0)].map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
+			// Once the partner is back and was sent them, they may go like any relayed message.
+			store.saveMember("b", { joined: true, delivered: 5, offlineSince: null, sent: 0 });
+			expect(store.makeRoom(10)).toBe(true);
 			// Too many characters is refused the same way.
 			expect(new ChatStore(state.storage, { ...small, messages: 100 }).makeRoom(small.chars)).toBe(false);
 		});
