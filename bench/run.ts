@@ -17,12 +17,13 @@ import { type BenchServer, pinSelf, ROOT, type ServerKind, startServer } from ".
 import { waitIdle } from "./lib/window.ts";
 import type { Measured } from "./scenarios/common.ts";
 import { handoverScenario } from "./scenarios/handover.ts";
+import { type HostileResult, hostileScenario } from "./scenarios/hostile.ts";
 import { type LadderResult, ladderScenario } from "./scenarios/ladder.ts";
 import { type MemoryResult, memoryScenario } from "./scenarios/memory.ts";
 import { type QueueResult, queueScenario } from "./scenarios/queue.ts";
 import { relayScenario } from "./scenarios/relay.ts";
 
-const SCENARIOS = ["memory", "relay", "ladder", "queue", "handover"] as const;
+const SCENARIOS = ["memory", "relay", "ladder", "queue", "handover", "hostile"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SERVERS: ServerKind[] = ["ours", "bare-do", "node-ws"];
 
@@ -38,7 +39,8 @@ const num = (name: string, fallback: number) => {
 };
 if (flag("help")) {
 	console.log(`npm run bench -- [--quick] [--json[=path]] [--only=${SCENARIOS.join(",")}] [--servers=${SERVERS.join(",")}]
-  [--repeats=N] [--relay-pairs=N] [--relay-rate=R] [--relay-window-s=S] [--persist-base=DIR] [--no-pin]`);
+  [--repeats=N] [--relay-pairs=N] [--relay-rate=R] [--relay-window-s=S] [--persist-base=DIR] [--no-pin]
+  [--hostile-attackers=sweep,flood,big,stats]`);
 	process.exit(0);
 }
 const quick = flag("quick");
@@ -49,6 +51,8 @@ const serverKinds = (value("servers") ?? SERVERS.join(",")).split(",") as Server
 const repeats = num("repeats", quick ? 1 : 3);
 const seed = num("seed", 1);
 const pin = !flag("no-pin") && cpus().length >= 2;
+/** The hostile scenario's attackers (all by default; one alone shows what it costs). */
+const attackers = new Set((value("hostile-attackers") ?? "sweep,flood,big,stats").split(","));
 /** Where wrangler's --persist-to directories go (e.g. /dev/shm to take the disk out of the picture). */
 const persistBase = value("persist-base");
 
@@ -77,9 +81,31 @@ const config = {
 	queue: { small: quick ? 100 : 10, large: quick ? 1000 : 10_000, pairs: quick ? 20 : 200, repeats, direct: true },
 	handover: { pairs: quick ? 20 : 150, repeats, concurrency: 4 },
 	memory: { sockets: quick ? 300 : 5000, hibernateWaitS: quick ? 6 : 15, direct: true },
+	/** Real users quiet, then the same again under attack (scenarios/hostile.ts); its own server, limits on. */
+	hostile: {
+		pairs: quick ? 20 : 100,
+		chatS: quick ? 3 : 10,
+		ratePerUser: 1,
+		joinSpreadS: quick ? 1 : 2,
+		leadS: 1,
+		closeWaitS: 12,
+		upgradeAttemptsPerSec: attackers.has("sweep") ? 50 : 0,
+		floodLoops: attackers.has("flood") ? 2 : 0,
+		floodFramesPerSocket: 5,
+		floodSocketsPerSec: 20,
+		bigLoops: attackers.has("big") ? 1 : 0,
+		bigFrameBytes: 1 << 20,
+		bigSocketsPerSec: 4,
+		statsLoops: attackers.has("stats") ? 3 : 0,
+		drainMs: 5000,
+		seed,
+	},
 	/** Variables for our server: no per-IP limits (one address), no heartbeat closes during long idle phases. */
 	oursVars: { PER_IP_LIMITS: "off", HEARTBEAT_TIMEOUT_MS: "600000" },
-	timeLimitS: quick ? 180 : 1200,
+	/** The hostile scenario's server: per-address limits on (the default), a lobby_load line a second. */
+	hostileVars: { SWEEP_MS: "1000", HEARTBEAT_TIMEOUT_MS: "600000" },
+	// Quick: about 160 s with the hostile scenario (its own server, 10 s of init deadline to wait out).
+	timeLimitS: quick ? 240 : 1200,
 };
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -89,6 +115,8 @@ const elapsed = () => `${Math.round((Date.now() - startedAt) / 1000)} s`;
 // ---- run -----------------------------------------------------------------------
 
 const servers = new Map<ServerKind, BenchServer>();
+/** The hostile scenario's own server while it runs. */
+let hostileServer: BenchServer | null = null;
 const harnessErrors: string[] = [];
 /** Things that make figures suspect without being a failure of the harness (a runtime that crashed under overload and was restarted). */
 const warnings: string[] = [];
@@ -99,10 +127,12 @@ const results: {
 	queue: QueueResult | null;
 	handover: Partial<Record<ServerKind, Measured[]>>;
 	memory: Partial<Record<ServerKind, MemoryResult>>;
-} = { relay: {}, relayLight: {}, ladder: {}, queue: null, handover: {}, memory: {} };
+	hostile: HostileResult | null;
+} = { relay: {}, relayLight: {}, ladder: {}, queue: null, handover: {}, memory: {}, hostile: null };
 
 async function stopAll(): Promise<void> {
-	await Promise.all([...servers.values()].map((s) => s.stop().catch(() => {})));
+	const all = [...servers.values(), ...(hostileServer ? [hostileServer] : [])];
+	await Promise.all(all.map((s) => s.stop().catch(() => {})));
 }
 
 const watchdog = setTimeout(() => {
@@ -211,9 +241,11 @@ async function main(): Promise<number> {
 	if (pin && !(await pinSelf("1")))
 		log("bench: could not pin the generator to core 1 (taskset failed); running unpinned");
 	log(`bench: ${config.mode} run, servers ${serverKinds.join(", ")}, scenarios ${[...only].join(", ")}`);
+	// The hostile scenario starts its own server: the shared ones only for the others.
+	const shared = [...only].some((s) => s !== "hostile");
 	try {
 		// One at a time: two wrangler builds racing on one core have been seen to make one of them reload.
-		for (const kind of serverKinds) {
+		for (const kind of shared ? serverKinds : []) {
 			const s = await startServer(kind, {
 				cpus: pin ? "0" : null,
 				...(persistBase ? { persistBase } : {}),
@@ -221,7 +253,7 @@ async function main(): Promise<number> {
 			});
 			servers.set(kind, s);
 		}
-		await new Promise((r) => setTimeout(r, 2000));
+		if (shared) await new Promise((r) => setTimeout(r, 2000));
 	} catch (err) {
 		harnessErrors.push(`server start: ${(err as Error).message}`);
 		log(`HARNESS ERROR ${(err as Error).message}`);
@@ -293,6 +325,28 @@ async function main(): Promise<number> {
 			for (const s of servers.values()) {
 				await idle();
 				results.handover[s.kind] = await handoverScenario(s, config.handover, log);
+			}
+		});
+	}
+	if (only.has("hostile") && serverKinds.includes("ours")) {
+		await scenario("hostile load", async () => {
+			await idle();
+			const s = await startServer("ours", {
+				cpus: pin ? "0" : null,
+				...(persistBase ? { persistBase } : {}),
+				vars: config.hostileVars,
+			});
+			hostileServer = s;
+			try {
+				log(`  ours, per-address limits on: ${s.wsUrl} (runtime pid ${s.runtimePid}) up at ${elapsed()}`);
+				await new Promise((r) => setTimeout(r, 2000));
+				results.hostile = await hostileScenario(s, config.hostile, log);
+				if (!(await s.check()) || s.restarts() > 0) {
+					warnings.push("hostile: wrangler replaced the runtime or reloaded the Worker during the scenario");
+				}
+			} finally {
+				await s.stop();
+				hostileServer = null;
 			}
 		});
 	}
@@ -382,6 +436,14 @@ function summarize() {
 	for (const [kind, list] of Object.entries(results.handover) as [ServerKind, Measured[]][]) {
 		handover[kind] = medianMeasured(list);
 		rows.push({ scenario: "hand-over match_found → chat_joined", server: kind, ...handover[kind] });
+	}
+
+	const h = results.hostile;
+	if (h) {
+		for (const phase of [h.quiet, h.attack]) {
+			rows.push({ scenario: `hostile: match, ${phase.name}`, server: "ours", ...medianMeasured([phase.match]) });
+			rows.push({ scenario: `hostile: relay, ${phase.name}`, server: "ours", ...medianMeasured([phase.relay]) });
+		}
 	}
 
 	const targets: Target[] = [];
@@ -544,6 +606,46 @@ function summarize() {
 			);
 		}
 	}
+	if (h) {
+		const versus = (name: string, attack: number, quiet: number) =>
+			target({
+				name: `hostile: ${name}, attack vs quiet`,
+				figure: "ms, real users under attack / quiet",
+				ours: attack,
+				reference: quiet,
+				referenceName: "quiet",
+				op: "<=",
+				limit: 1.5,
+			});
+		targets.push(
+			versus("match p50", h.attack.match.latency.p50, h.quiet.match.latency.p50),
+			versus("match p99", h.attack.match.latency.p99, h.quiet.match.latency.p99),
+			versus("relay p50", h.attack.relay.latency.p50, h.quiet.relay.latency.p50),
+			versus("relay p99", h.attack.relay.latency.p99, h.quiet.relay.latency.p99),
+			target({
+				name: "hostile: attacking sockets still open at the end",
+				figure: "sockets",
+				ours: h.attackingSockets.stillOpen,
+				reference: null,
+				referenceName: "",
+				value: h.attackingSockets.stillOpen,
+				op: "<=",
+				limit: 0,
+				note: `of ${h.attackingSockets.opened} opened`,
+			}),
+			target({
+				name: "hostile: Matchmaker stats() calls in the attack",
+				figure: "rpc_stats in lobby_load",
+				ours: h.attack.lobbyLoad.total.rpc_stats,
+				reference: null,
+				referenceName: "",
+				value: h.attack.lobbyLoad.total.rpc_stats,
+				op: "<=",
+				limit: 0,
+				note: `${h.stats.ok} /api/stats served`,
+			}),
+		);
+	}
 	return { rows, relay, ladder, queue, handover, targets };
 }
 
@@ -584,6 +686,50 @@ function ladderTable(): string {
 	);
 }
 
+function hostileTable(): string {
+	const h = results.hostile;
+	if (!h) return "";
+	const load = (l: HostileResult["quiet"]["lobbyLoad"]) =>
+		(["upgrades", "refused_upgrades", "frames", "closes", "rpc_chat", "rpc_stats", "alarms"] as const).map(
+			(k) => `${l.total[k]} (${l.perSecond[k]}/s)`,
+		);
+	const socketRows = [
+		...h.sweepers.map((s) => [
+			`sweeper, ${s.address}`,
+			String(s.attempts),
+			String(s.accepted),
+			JSON.stringify(s.refused429),
+			JSON.stringify(s.closes),
+			`at most ${s.peakOpen} open at once; opened → closed ${s.openToCloseS ? `${s.openToCloseS.min}–${s.openToCloseS.max} s` : "-"}`,
+		]),
+		...(
+			[
+				["flood before init", h.flood],
+				["1 MiB frames", h.big],
+			] as const
+		).map(([name, r]) => [
+			name,
+			String(r.sockets + r.refused429),
+			String(r.sockets),
+			String(r.refused429),
+			JSON.stringify(r.closes),
+			`${r.framesSent} frames sent, ${r.answers} answered`,
+		]),
+	];
+	return [
+		`Hostile load (${h.attackS} s of attack; addresses ${h.addressing.viaHeader ? "by CF-Connecting-IP" : "by loopback source address"}):`,
+		plainTable(
+			["lobby_load", "seconds", "upgrades", "refused", "frames", "closes", "rpc_chat", "rpc_stats", "alarms"],
+			[h.quiet, h.attack].map((p) => [p.name, String(p.lobbyLoad.seconds), ...load(p.lobbyLoad)]),
+		),
+		plainTable(["attacker", "attempts", "accepted", "refused 429", "closes", "notes"], socketRows),
+		`attacking sockets: ${h.attackingSockets.opened} opened, ${h.attackingSockets.refused429} refused 429, closed ${JSON.stringify(h.attackingSockets.closed)}, ${h.attackingSockets.stillOpen} still open at the end`,
+		`/api/stats: ${h.stats.ok} served (${h.stats.perSecond}/s, p50 ${h.stats.latency.p50} p99 ${h.stats.latency.p99} ms), failed ${JSON.stringify(h.stats.failed)}; Matchmaker stats() calls in the attack: ${h.attack.lobbyLoad.total.rpc_stats}`,
+		`real users, attack / quiet: match p50 ${h.ratios.matchP50}× p99 ${h.ratios.matchP99}×, relay p50 ${h.ratios.relayP50}× p99 ${h.ratios.relayP99}×`,
+		"",
+	].join("\n");
+}
+
 const code = await main();
 clearTimeout(watchdog);
 const summary = summarize();
@@ -599,6 +745,7 @@ const doc = {
 	targets: summary.targets,
 	sustained: summary.ladder,
 	memory: results.memory,
+	hostile: results.hostile,
 	raw: results,
 };
 const human = [
@@ -645,6 +792,7 @@ const human = [
 		]),
 	),
 	"",
+	hostileTable(),
 	targetTable(summary.targets),
 	"",
 	doc.valid

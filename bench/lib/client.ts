@@ -124,10 +124,16 @@ export class Sock {
 	}
 }
 
+/** Who a client claims to be: request headers (`CF-Connecting-IP`) and the local address its TCP socket binds to. */
+export interface ClientAddress {
+	headers?: Record<string, string>;
+	localAddress?: string;
+}
+
 /** Opens a socket; rejects if the upgrade fails or takes longer than `timeoutMs`. */
-export function open(url: string, timeoutMs = 10_000): Promise<Sock> {
+export function open(url: string, timeoutMs = 10_000, from: ClientAddress = {}): Promise<Sock> {
 	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+		const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, ...from });
 		const sock = new Sock(ws, url);
 		ws.once("open", () => resolve(sock));
 		ws.once("unexpected-response", (req, res) => {
@@ -173,8 +179,8 @@ export async function closeAll(socks: readonly Sock[], timeoutMs = 10_000): Prom
 }
 
 /** Opens a lobby socket and completes `init` → `ready`; returns the socket. */
-export async function openLobby(url: string, timeoutMs = 10_000): Promise<Sock> {
-	const sock = await open(url, timeoutMs);
+export async function openLobby(url: string, timeoutMs = 10_000, from: ClientAddress = {}): Promise<Sock> {
+	const sock = await open(url, timeoutMs, from);
 	sock.send({ type: "init", payload: {} });
 	try {
 		await sock.waitFor("ready", timeoutMs);

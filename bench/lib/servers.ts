@@ -45,6 +45,12 @@ export interface BenchServer {
 	/** VmRSS of the runtime process, KiB. */
 	runtimeRssKiB(): number;
 	output(): string;
+	/**
+	 * Calls `listener` with every whole line the server prints from now on
+	 * (stdout and stderr) until the returned function is called; output()
+	 * keeps only the last 64 KiB, which a busy `wrangler dev` fills in seconds.
+	 */
+	onLine(listener: (line: string) => void): () => void;
 	/** False (and re-resolves the pids and the direct URL) when the runtime or proxy process is gone: wrangler restarted it. */
 	check(): Promise<boolean>;
 	/** How often check() found the runtime replaced. */
@@ -110,6 +116,19 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 		throw err;
 	}
 	const { output, pgid } = server;
+	const lineListeners = new Set<(line: string) => void>();
+	for (const stream of [server.child.stdout, server.child.stderr]) {
+		let partial = "";
+		stream?.on("data", (chunk: Buffer) => {
+			if (lineListeners.size === 0) {
+				partial = "";
+				return;
+			}
+			const lines = (partial + chunk.toString("utf8")).split("\n");
+			partial = lines.pop() ?? "";
+			for (const line of lines) for (const listener of lineListeners) listener(line);
+		});
+	}
 	const stop = async (): Promise<void> => {
 		await server.stop();
 		if (persistTo) await rm(persistTo, { recursive: true, force: true });
@@ -184,6 +203,12 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
 		},
 		runtimeChanges: () => changes,
 		output,
+		onLine(listener) {
+			lineListeners.add(listener);
+			return () => {
+				lineListeners.delete(listener);
+			};
+		},
 		restarts: () => reloads() - reloadsAtStart,
 		stop,
 	};
