@@ -3,9 +3,23 @@
 // already has is dropped first, nothing acked is lost.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ChatState } from "../../src/chat/lifecycle";
 import type { ChatRoom } from "../../src/chat/room";
 import { ChatStore, STORED_LIMITS } from "../../src/chat/store";
 import { chatStub, chattingPair, openChat } from "./helpers";
+
+/** A chat of users a and b; `bAway`: b's socket is closed, so what a sends is held for b. */
+function twoUsers(chatId: string, bAway: boolean): ChatState {
+	const member = (offlineSince: number | null) => ({ joined: true, delivered: 0, offlineSince, sent: 0 });
+	return {
+		chatId,
+		users: ["a", "b"],
+		matchedAt: 0,
+		lobby: "test",
+		nextId: 1,
+		members: { a: member(null), b: member(bAway ? 1 : null) },
+	};
+}
 
 const small = { messages: 5, chars: 1_000, pruneBatch: 2 };
 const message = (id: number, sender = "a", clientMsgId: string | null = `c${id}`) => ({
@@ -21,17 +35,7 @@ describe("stored messages", () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
 			const store = new ChatStore(state.storage, small);
-			store.create({
-				chatId: id,
-				users: ["a", "b"],
-				matchedAt: 0,
-				lobby: "test",
-				nextId: 1,
-				members: {
-					a: { joined: true, delivered: 0, offlineSince: null, sent: 0 },
-					b: { joined: true, delivered: 0, offlineSince: null, sent: 0 },
-				},
-			});
+			store.create(twoUsers(id, false));
 			for (let i = 1; i <= 12; i++) {
 				expect(store.makeRoom(10)).toBe(true);
 				store.append(message(i), true);
@@ -55,17 +59,7 @@ describe("stored messages", () => {
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
 			const limits = { messages: 100, chars: 10, pruneBatch: 1 };
 			const store = new ChatStore(state.storage, limits);
-			store.create({
-				chatId: id,
-				users: ["a", "b"],
-				matchedAt: 0,
-				lobby: "test",
-				nextId: 1,
-				members: {
-					a: { joined: true, delivered: 0, offlineSince: null, sent: 0 },
-					b: { joined: true, delivered: 0, offlineSince: 1, sent: 0 },
-				},
-			});
+			store.create(twoUsers(id, true));
 			// Five emoji are 10 UTF-16 units but 5 code points: two such messages fit.
 			for (const n of [1, 2]) {
 				expect(store.makeRoom(5)).toBe(true);
@@ -80,17 +74,7 @@ describe("stored messages", () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
 			const store = new ChatStore(state.storage, small);
-			store.create({
-				chatId: id,
-				users: ["a", "b"],
-				matchedAt: 0,
-				lobby: "test",
-				nextId: 1,
-				members: {
-					a: { joined: true, delivered: 0, offlineSince: null, sent: 0 },
-					b: { joined: true, delivered: 0, offlineSince: 1, sent: 0 },
-				},
-			});
+			store.create(twoUsers(id, true));
 			for (let i = 1; i <= small.messages; i++) {
 				expect(store.makeRoom(10)).toBe(true);
 				store.append(message(i), false);
