@@ -22,6 +22,13 @@ export interface Timings {
 	initTimeoutMs: number;
 	/** A chat ends this long after its match, however busy: as long as its tickets live. */
 	maxChatMs: number;
+	/**
+	 * A chat with no frame for this long is quiet: what it keeps in memory is
+	 * flushed into its sockets' attachments and its heartbeat sweep moves to
+	 * the alarm. While frames keep coming, sweeps run on them and the alarm
+	 * is left alone (each `setAlarm` is a row written). Not in PROTOCOL.md.
+	 */
+	quietMs: number;
 }
 
 /** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
@@ -37,6 +44,7 @@ export const DEFAULT_TIMINGS: Timings = {
 	linkGateMs: 30_000,
 	initTimeoutMs: INIT_TIMEOUT_MS,
 	maxChatMs: TICKET_TTL_MS,
+	quietMs: 5_000,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -54,6 +62,7 @@ export function timingsFrom(env: Env): Timings {
 		linkGateMs: ms(env.LINK_GATE_MS, DEFAULT_TIMINGS.linkGateMs),
 		initTimeoutMs: ms(env.INIT_TIMEOUT_MS, DEFAULT_TIMINGS.initTimeoutMs),
 		maxChatMs: DEFAULT_TIMINGS.maxChatMs,
+		quietMs: ms(env.QUIET_MS, DEFAULT_TIMINGS.quietMs),
 	};
 }
 

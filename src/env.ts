@@ -19,4 +19,5 @@ export interface Env {
 	CHALLENGE_DIFFICULTY?: string;
 	LINK_GATE_MS?: string;
 	INIT_TIMEOUT_MS?: string;
+	QUIET_MS?: string;
 }

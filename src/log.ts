@@ -12,7 +12,17 @@ export type LogEvent =
 	| { event: "session_refused"; reason: "no_secret" }
 	| ({ event: "matches"; lobby: string } & MatchSummary)
 	| ({ event: "lobby_load"; lobby: string } & LoadSummary)
-	| { event: "chat_ended"; chat_id: string; reason: string; duration_ms: number; messages: number }
+	| {
+			event: "chat_ended";
+			chat_id: string;
+			reason: string;
+			duration_ms: number;
+			/** Accepted messages; those the server had to store; rows written in all, and for messages. */
+			messages: number;
+			messages_stored: number;
+			rows_written: number;
+			message_rows_written: number;
+	  }
 	| { event: "report"; chat_id: string; reason: string }
 	| { event: "rate_limited"; socket: "lobby" | "chat"; request_type: string | null; closed: boolean }
 	| { event: "heartbeat_timeout"; socket: "lobby" | "chat"; count: number }

@@ -3,15 +3,34 @@
 import type { Timings } from "../config";
 import type { EndReason, ReportReason } from "../protocol/schemas";
 
-export interface Member {
+/** What is stored of a member (one JSON column of the chat's row). */
+export interface StoredMember {
 	/** Ever connected to this chat. */
 	joined: boolean;
 	/** Highest message id written to this member's socket. */
 	delivered: number;
-	/** Messages this member sent that the chat accepted (the link gate counts them). */
-	sent: number;
 	/** When this member's chat socket closed, while it stays closed. */
 	offlineSince: number | null;
+}
+
+/**
+ * A member as the ChatRoom knows it. The fields beyond `StoredMember` cost
+ * no writes: they ride in the sockets' attachments through hibernation and
+ * are rebuilt from the stored messages after a restart.
+ */
+export interface Member extends StoredMember {
+	/** Messages this member sent that the chat accepted (the link gate counts them). */
+	sent: number;
+	/** Highest id of a message this member sent. */
+	lastSent: number;
+	/** Highest `received.up_to` this member sent. */
+	confirmed: number;
+	/** Whether this member's client sends receipts: unknown (null) until it does, or until one is overdue. */
+	receipts: boolean | null;
+}
+
+export function newMember(): Member {
+	return { joined: false, delivered: 0, offlineSince: null, sent: 0, lastSent: 0, confirmed: 0, receipts: null };
 }
 
 export interface ChatState {
@@ -21,8 +40,6 @@ export interface ChatState {
 	matchedAt: number;
 	/** The Matchmaker that made the match and must hear when it ends. */
 	lobby: string;
-	/** Id of the next accepted message: 1, 2, 3 … */
-	nextId: number;
 	members: Record<string, Member>;
 }
 

@@ -3,8 +3,20 @@
 // for a partner who dropped, and ends the chat: it tells the Matchmaker, says
 // `chat_ended` to both, and deletes everything it stored.
 //
+// Delivery (PROTOCOL.md 1.1, ARCHITECTURE.md "Storage rows are the bill"): a
+// message goes to the partner's socket at once and waits in memory for the
+// partner's `received`; that receipt is what lets the sender be acked
+// (`message_sent`, then `message_delivered`), so a chat between two clients
+// that confirm stores no message at all. A message not confirmed within
+// RECEIPT_TIMEOUT_MS, or sent while the partner is offline, is stored and
+// then acked, as before. Nothing is acked that a restart could lose.
+//
 // Hibernation: each socket is tagged with its user id, so `getWebSockets(user)`
-// finds a user's socket after the object woke; the chat itself is in SQLite.
+// finds a user's socket after the object woke; the chat itself is in SQLite,
+// and what costs no write (the next message id, receipts seen, rows counted)
+// rides in the sockets' attachments, flushed whenever the chat goes quiet.
+// A pending timer keeps the object from hibernating while anything is
+// unconfirmed or unflushed.
 import { DurableObject } from "cloudflare:workers";
 import { type Signer, signerFrom, type TicketClaims } from "../auth/signing";
 import { LIMITS, type Timings, timingsFrom } from "../config";
@@ -14,7 +26,7 @@ import type { ChatEnd } from "../lobby/matchmaker";
 import { errorText, log } from "../log";
 import { CLOSE_TOO_BIG } from "../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../protocol/codec";
-import { type ChatClientEvent, codePoints, reportReason } from "../protocol/schemas";
+import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../protocol/schemas";
 import { contactIn, gateHolds } from "../safety/link-gate";
 import {
 	admitFrame,
@@ -28,44 +40,138 @@ import {
 	sendInternalError,
 	touchSeen,
 } from "../sockets";
-import { type ChatState, causeReason, dueEnd, type EndCause, endReasons, nextDeadline, partnerOf } from "./lifecycle";
-import { ChatStore, type Tombstone } from "./store";
+import { RowMeter } from "../storage/row-meter";
+import {
+	type ChatState,
+	causeReason,
+	dueEnd,
+	type EndCause,
+	endReasons,
+	type Member,
+	newMember,
+	nextDeadline,
+	partnerOf,
+} from "./lifecycle";
+import { MessageIds } from "./message-ids";
+import { type AcceptedAs, ChatStore, type Tombstone } from "./store";
+import { type AcceptedMessage, Unconfirmed } from "./unconfirmed";
+
+/** What costs no write and must survive hibernation: flushed into every socket's attachment. */
+interface Volatile {
+	/** The next message id. */
+	next: number;
+	rows: number;
+	messageRows: number;
+	stored: number;
+	members: Record<string, Pick<Member, "sent" | "lastSent" | "confirmed" | "receipts">>;
+	/** Each sender's last few acked client_msg_ids: [client_msg_id, message_id, sent_at]. */
+	acks: Record<string, [string, number, number][]>;
+}
 
 interface ChatAttachment {
 	user: string;
 	seen: number;
+	v?: Volatile;
 }
 
 /** Close code for a missing, forged, expired or foreign ticket. */
 export const CLOSE_BAD_TICKET = 4401;
 /** How long a failed notice to the Matchmaker waits before it is tried again. */
 const NOTIFY_RETRY_MS = 5_000;
+/** While busy, the alarm still fires at least this often (a restart then leaves no chat behind for long). */
+const BUSY_BACKSTOP_MS = 5 * 60_000;
+/** Acked messages whose client_msg_id a resend is recognised by after they left storage (or never reached it). */
+const RECENT_CLIENT_IDS = 512;
+/**
+ * How many of them per sender survive hibernation (an attachment holds 2 KiB
+ * at most): an outbox resent after a reconnect is its last few messages.
+ */
+const KEPT_CLIENT_IDS = 6;
 
 type Sync = void | Promise<void>;
 
 export class ChatRoom extends DurableObject<Env> {
+	private readonly meter: RowMeter;
 	private readonly store: ChatStore;
 	private readonly timings: Timings;
 	private readonly signer: Signer | null;
 	private readonly limits = new LimitsBySocket(LIMITS.message);
 	/** undefined: not read yet; null: no live chat here. */
 	private chat: ChatState | null | undefined;
+	private ids = MessageIds.fresh();
+	/** Receipts for ids up to this are accepted without knowing the sender (ids handed out before a restart). */
+	private idsBeforeRestart = 0;
+	private lobbyTold = false;
+	private readonly unconfirmed = new Unconfirmed();
+	/** sender + client_msg_id → how it was acked, for resends; newest last, bounded. */
+	private readonly recentAcks = new Map<string, AcceptedAs>();
+	/** Rows written for messages (stored, dropped, id reservations), and messages stored, for the logs. */
+	private messageRows = 0;
+	private storedTotal = 0;
 	/** user → newest open socket; a cache of `getWebSockets(user)`. */
 	private readonly sockets = new Map<string, WebSocket>();
 	private ending = false;
 	private nextSweep = 0;
+	private lastActivity = 0;
+	/** The volatile state changed since it was last flushed into the attachments. */
+	private dirty = false;
+	private tick: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
+	/** The alarm this object set (undefined: unknown after a wake; null: none pending). */
+	private scheduledAlarm: number | null | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.store = new ChatStore(ctx.storage);
+		this.meter = new RowMeter(ctx.storage.sql);
+		this.store = new ChatStore(ctx.storage, this.meter);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 	}
 
 	private state(): ChatState | null {
-		if (this.chat === undefined) this.chat = this.store.load();
+		if (this.chat === undefined) this.chat = this.resume();
 		return this.chat;
+	}
+
+	/** The chat as stored, plus what the attachments kept through hibernation. */
+	private resume(): ChatState | null {
+		const loaded = this.store.load();
+		if (!loaded) return null;
+		const { state } = loaded;
+		this.lobbyTold = loaded.lobbyTold;
+		const kept = this.ctx
+			.getWebSockets()
+			.map((ws) => attachment(ws).v)
+			.reduce<Volatile | undefined>((best, v) => (v && (!best || v.next > best.next) ? v : best), undefined);
+		if (kept) {
+			// Hibernated, not restarted: nothing was lost, ids go on where they were.
+			this.ids = new MessageIds(Math.max(kept.next, loaded.lastStored + 1), loaded.reservedBelow);
+			this.meter.add(kept.rows);
+			this.messageRows = kept.messageRows;
+			this.storedTotal = kept.stored;
+			for (const [sender, acks] of Object.entries(kept.acks ?? {})) {
+				for (const [clientMsgId, id, sentAt] of acks)
+					this.recentAcks.set(clientKey(sender, clientMsgId), { id, sentAt });
+			}
+			for (const user of state.users) {
+				const member = state.members[user];
+				const k = kept.members[user];
+				if (member && k) {
+					Object.assign(member, k, {
+						sent: Math.max(k.sent, member.sent),
+						lastSent: Math.max(k.lastSent, member.lastSent),
+					});
+				}
+			}
+		} else {
+			// Restarted: ids handed out since the last reservation are unknown, so go on above it.
+			const next = Math.max(loaded.reservedBelow, loaded.lastStored + 1);
+			this.ids = new MessageIds(next, loaded.reservedBelow);
+			this.idsBeforeRestart = next - 1;
+		}
+		const reserve = this.ids.ahead();
+		if (reserve !== null) this.countMessageRows(() => this.store.reserveIds(reserve));
+		return state;
 	}
 
 	// ---- joining -------------------------------------------------------------
@@ -98,16 +204,15 @@ export class ChatRoom extends DurableObject<Env> {
 	/** Creates the chat on its first connection, unless it is over or too late to start. */
 	private open(claims: TicketClaims, now: number): ChatState | null {
 		if (this.store.tombstone() || now >= claims.m + this.timings.abandonMs) return null;
-		const member = () => ({ joined: false, delivered: 0, offlineSince: null, sent: 0 });
 		const state: ChatState = {
 			chatId: claims.c,
 			users: [claims.u, claims.p],
 			matchedAt: claims.m,
 			lobby: claims.l,
-			nextId: 1,
-			members: { [claims.u]: member(), [claims.p]: member() },
+			members: { [claims.u]: newMember(), [claims.p]: newMember() },
 		};
-		this.store.create(state);
+		this.ids = MessageIds.fresh();
+		this.store.create(state, this.ids.reserved);
 		this.chat = state;
 		void this.tellLobbyJoined(state);
 		return state;
@@ -121,7 +226,10 @@ export class ChatRoom extends DurableObject<Env> {
 		try {
 			await this.lobby(state).chatJoined(state.chatId);
 			// Not if the chat ended meanwhile: its storage is wiped and stays so.
-			if (this.chat === state) this.store.markLobbyTold();
+			if (this.chat === state) {
+				this.store.markLobbyTold();
+				this.lobbyTold = true;
+			}
 		} catch (err) {
 			log({ event: "internal_error", where: "chat room: chatJoined (will retry)", error: errorText(err) });
 		}
@@ -131,8 +239,9 @@ export class ChatRoom extends DurableObject<Env> {
 		const pair = new WebSocketPair();
 		const server = pair[1];
 		this.ctx.acceptWebSocket(server, [user]);
-		server.serializeAttachment({ user, seen: now } satisfies ChatAttachment);
+		server.serializeAttachment({ user, seen: now, v: this.volatile(state) } satisfies ChatAttachment);
 		this.sockets.set(user, server);
+		this.lastActivity = now;
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
 			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
@@ -147,19 +256,22 @@ export class ChatRoom extends DurableObject<Env> {
 		this.markVanished(state, now);
 		send(server, "chat_joined", { chat_id: state.chatId, partner_online: partnerSocket !== null });
 		if (partnerSocket) send(partnerSocket, "partner_status", { online: true });
-		// Held messages, and with after=N anything the client says it missed.
 		if (member) {
-			for (const m of this.store.messagesFor(user, after ?? member.delivered)) {
-				send(server, "message_received", {
-					chat_id: state.chatId,
-					message_id: m.id,
-					content: m.content,
-					sent_at: m.sentAt,
-				});
+			// Held messages, and with after=N anything the client says it missed
+			// (a client that confirms gets again whatever it did not confirm).
+			const from = after ?? (member.receipts === true ? member.confirmed : member.delivered);
+			const again = [...this.store.messagesFor(user, from), ...this.unconfirmed.from(partner, from)];
+			for (const m of again.sort((x, y) => x.id - y.id)) {
+				this.deliver(server, state, m);
 				member.delivered = Math.max(member.delivered, m.id);
 			}
+			// What the partner confirmed while this user was away.
+			const confirmed = state.members[partner]?.confirmed ?? 0;
+			if (confirmed > 0) send(server, "message_delivered", { chat_id: state.chatId, up_to: confirmed });
 		}
-		this.store.saveMember(user, member);
+		this.store.saveMembers(state);
+		this.dirty = true;
+		this.armTick(now);
 		this.reschedule(now);
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
@@ -194,9 +306,15 @@ export class ChatRoom extends DurableObject<Env> {
 		if (!state || this.ending) {
 			return sendError(ws, { code: "wrong_chat", message: "this chat has ended", requestType: event.type });
 		}
+		this.lastActivity = now;
+		// While frames keep coming the object stays awake: silent sockets are looked for here, not by the alarm.
+		this.sweep(state, now);
+		this.armTick(now);
 		switch (event.type) {
 			case "send_message":
 				return this.relay(ws, state, att.user, event.payload, now);
+			case "received":
+				return this.confirm(ws, state, att.user, event.payload.up_to);
 			case "typing": {
 				const partner = this.socketOf(partnerOf(state, att.user));
 				if (partner) send(partner, "partner_typing", { is_typing: event.payload.is_typing });
@@ -225,18 +343,19 @@ export class ChatRoom extends DurableObject<Env> {
 			return;
 		}
 		const clientMsgId = payload.client_msg_id ?? null;
-		const ack = (id: number, sentAt: number) =>
-			send(ws, "message_sent", {
-				chat_id: state.chatId,
-				message_id: id,
-				...(clientMsgId === null ? {} : { client_msg_id: clientMsgId }),
-				sent_at: sentAt,
-			});
-		// A resend of a message already accepted: ack it again, deliver nothing.
-		const earlier = clientMsgId === null ? null : this.store.byClientId(sender, clientMsgId);
-		if (earlier) {
-			ack(earlier.id, earlier.sentAt);
-			return;
+		if (clientMsgId !== null) {
+			// A resend of a message already accepted: ack it again, deliver nothing;
+			// one still waiting for its receipt is acked when that comes.
+			const earlier = this.recentAcks.get(clientKey(sender, clientMsgId)) ?? this.store.byClientId(sender, clientMsgId);
+			if (earlier) {
+				this.sendAck(ws, state, { id: earlier.id, clientMsgId, sentAt: earlier.sentAt });
+				return;
+			}
+			const waiting = this.unconfirmed.byClientId(sender, clientMsgId);
+			if (waiting) {
+				waiting.resends = (waiting.resends ?? 0) + 1;
+				return;
+			}
 		}
 
 		const author = state.members[sender];
@@ -252,8 +371,13 @@ export class ChatRoom extends DurableObject<Env> {
 				return;
 			}
 		}
+		const recipient = partnerOf(state, sender);
+		const partner = this.socketOf(recipient);
+		const member = state.members[recipient];
+		// Stored at once when the partner is away or never confirms; else it waits for the receipt.
+		const storeNow = partner === null || member?.receipts === false;
 		// A chat's storage is bounded: past it, a sender whose partner is away waits.
-		if (!this.store.makeRoom(codePoints(payload.content))) {
+		if (storeNow && !this.store.makeRoom(codePoints(payload.content), state)) {
 			sendError(
 				ws,
 				{
@@ -265,27 +389,189 @@ export class ChatRoom extends DurableObject<Env> {
 			);
 			return;
 		}
-		const message = { id: state.nextId, sender, content: payload.content, clientMsgId, sentAt: now };
-		state.nextId++;
-		if (author) author.sent++;
-		const recipient = partnerOf(state, sender);
-		const partner = this.socketOf(recipient);
-		const member = state.members[recipient];
-		// Relayed before the write, so that the partner's copy does not wait
-		// for the commit (the runtime holds frames sent after a write until it
-		// is durable); the sender's ack is sent after it, and so waits: nothing
-		// is acked that a restart could lose.
-		if (partner && member) {
-			send(partner, "message_received", {
-				chat_id: state.chatId,
-				message_id: message.id,
-				content: message.content,
-				sent_at: now,
-			});
-			member.delivered = message.id;
+		const { id, reserve } = this.ids.take();
+		const message: AcceptedMessage = { id, sender, content: payload.content, clientMsgId, sentAt: now };
+		if (author) {
+			author.sent++;
+			author.lastSent = id;
 		}
-		this.store.append(message, partner !== null && member !== undefined);
-		ack(message.id, now);
+		this.dirty = true;
+		// Relayed before any write, so that the partner's copy does not wait for
+		// a commit (the runtime holds frames sent after a write until it is
+		// durable); the ack of a stored message is sent after its write, and so
+		// waits: nothing is acked that a restart could lose.
+		if (partner && member) {
+			this.deliver(partner, state, message);
+			member.delivered = id;
+		}
+		if (storeNow) {
+			this.storeMessages([message], partner !== null);
+			this.ack(state, message);
+		} else {
+			this.unconfirmed.add(message);
+			this.armTick(now);
+		}
+		if (reserve !== null) this.countMessageRows(() => this.store.reserveIds(reserve));
+	}
+
+	/** `received {up_to}`: the partner's messages up to there are safe; their sender is acked and told. */
+	private confirm(ws: WebSocket, state: ChatState, user: string, upTo: number): void {
+		const partner = partnerOf(state, user);
+		const me = state.members[user];
+		const them = state.members[partner];
+		if (!me || !them) return;
+		if (upTo > Math.max(them.lastSent, this.idsBeforeRestart)) {
+			sendError(ws, {
+				code: "invalid_payload",
+				message: "up_to is not the id of a message your partner sent",
+				requestType: "received",
+			});
+			return;
+		}
+		if (me.receipts !== true) me.receipts = true;
+		if (upTo <= me.confirmed) return;
+		me.confirmed = upTo;
+		me.delivered = Math.max(me.delivered, upTo);
+		this.dirty = true;
+		for (const m of this.unconfirmed.confirm(partner, upTo)) this.ack(state, m);
+		const senderSocket = this.socketOf(partner);
+		if (senderSocket) send(senderSocket, "message_delivered", { chat_id: state.chatId, up_to: upTo });
+		// After the frames: they need not wait for this write.
+		this.countMessageRows(() => this.store.dropConfirmed(partner, upTo));
+	}
+
+	private deliver(ws: WebSocket, state: ChatState, m: AcceptedMessage): void {
+		send(ws, "message_received", {
+			chat_id: state.chatId,
+			message_id: m.id,
+			content: m.content,
+			...(m.clientMsgId === null ? {} : { client_msg_id: m.clientMsgId }),
+			sent_at: m.sentAt,
+		});
+	}
+
+	/** The server now answers for `m`: its sender hears `message_sent` (on whichever socket it has now). */
+	private ack(state: ChatState, m: AcceptedMessage): void {
+		if (m.clientMsgId !== null) {
+			const key = clientKey(m.sender, m.clientMsgId);
+			this.recentAcks.delete(key);
+			this.recentAcks.set(key, { id: m.id, sentAt: m.sentAt });
+			if (this.recentAcks.size > RECENT_CLIENT_IDS) {
+				const oldest = this.recentAcks.keys().next();
+				if (!oldest.done) this.recentAcks.delete(oldest.value);
+			}
+		}
+		const socket = this.socketOf(m.sender);
+		if (!socket) return;
+		for (let i = 0; i <= (m.resends ?? 0); i++) this.sendAck(socket, state, m);
+	}
+
+	private sendAck(ws: WebSocket, state: ChatState, m: Pick<AcceptedMessage, "id" | "clientMsgId" | "sentAt">): void {
+		send(ws, "message_sent", {
+			chat_id: state.chatId,
+			message_id: m.id,
+			...(m.clientMsgId === null ? {} : { client_msg_id: m.clientMsgId }),
+			sent_at: m.sentAt,
+		});
+	}
+
+	private storeMessages(messages: AcceptedMessage[], relayed: boolean): void {
+		if (messages.length === 0) return;
+		this.countMessageRows(() => this.store.append(messages, relayed));
+		this.storedTotal += messages.length;
+		this.dirty = true;
+	}
+
+	private countMessageRows(write: () => void): void {
+		const before = this.meter.rowsWritten;
+		write();
+		this.messageRows += this.meter.rowsWritten - before;
+	}
+
+	// ---- the receipt deadline and quiet flush ------------------------------------
+
+	/** One timer: the oldest unconfirmed message's deadline, or the moment the chat turns quiet. */
+	private armTick(now: number): void {
+		const oldest = this.unconfirmed.oldest();
+		const quietAt = this.dirty || this.unconfirmed.size > 0 ? this.lastActivity + this.timings.quietMs : null;
+		const due = oldest === null ? null : oldest + RECEIPT_TIMEOUT_MS;
+		const at = Math.min(due ?? Number.POSITIVE_INFINITY, quietAt ?? Number.POSITIVE_INFINITY);
+		if (!Number.isFinite(at)) return;
+		if (this.tick && this.tick.at <= at) return;
+		if (this.tick) clearTimeout(this.tick.timer);
+		this.tick = { at, timer: setTimeout(() => this.onTick(), Math.max(0, at - now)) };
+	}
+
+	private onTick(): void {
+		this.tick = null;
+		const now = Date.now();
+		try {
+			const state = this.state();
+			if (!state || this.ending) return;
+			this.storeOverdue(state, now);
+			if (this.unconfirmed.size > 0 || now - this.lastActivity < this.timings.quietMs) {
+				this.armTick(now);
+				return;
+			}
+			// Quiet: the object may hibernate from here on.
+			this.sweep(state, now);
+			this.flushVolatile(state);
+			this.reschedule(now);
+		} catch (err) {
+			log({ event: "internal_error", where: "chat room: tick", error: errorText(err) });
+		}
+	}
+
+	/** Messages whose receipt is overdue are stored, then acked; a partner that never confirmed is taken for one that never will. */
+	private storeOverdue(state: ChatState, now: number): void {
+		const overdue = this.unconfirmed.takeDue(now - RECEIPT_TIMEOUT_MS);
+		if (overdue.length === 0) return;
+		for (const m of overdue) {
+			const recipient = state.members[partnerOf(state, m.sender)];
+			if (recipient && recipient.receipts === null) recipient.receipts = false;
+		}
+		// Held for an online partner: past the bound, the oldest the partner has go first.
+		this.store.makeRoom(0, state);
+		this.storeMessages(overdue, true);
+		for (const m of overdue) this.ack(state, m);
+	}
+
+	private volatile(state: ChatState): Volatile {
+		const members: Volatile["members"] = {};
+		for (const user of state.users) {
+			const m = state.members[user];
+			if (m) members[user] = { sent: m.sent, lastSent: m.lastSent, confirmed: m.confirmed, receipts: m.receipts };
+		}
+		const acks: Volatile["acks"] = {};
+		for (const [key, ack] of this.recentAcks) {
+			// Sender ids are hex; a client_msg_id may hold anything, a newline too.
+			const cut = key.indexOf("\n");
+			const sender = key.slice(0, cut);
+			const clientMsgId = key.slice(cut + 1);
+			const list = (acks[sender] ??= []);
+			list.push([clientMsgId, ack.id, ack.sentAt]);
+			if (list.length > KEPT_CLIENT_IDS) list.shift();
+		}
+		return {
+			next: this.ids.next,
+			rows: this.meter.rowsWritten,
+			messageRows: this.messageRows,
+			stored: this.storedTotal,
+			members,
+			acks,
+		};
+	}
+
+	/** Into every open socket's attachment: hibernation keeps those, and costs no row. */
+	private flushVolatile(state: ChatState): void {
+		if (!this.dirty) return;
+		this.dirty = false;
+		const v = this.volatile(state);
+		for (const ws of this.openSockets()) {
+			const att = attachment(ws);
+			att.v = v;
+			ws.serializeAttachment(att);
+		}
 	}
 
 	// ---- leaving ---------------------------------------------------------------
@@ -305,13 +591,15 @@ export class ChatRoom extends DurableObject<Env> {
 	 * from now on, so that the grace period runs and the chat ends if it does
 	 * not come back.
 	 */
-	private markVanished(state: ChatState, now: number): void {
+	private markVanished(state: ChatState, now: number): boolean {
+		let changed = false;
 		for (const user of state.users) {
 			const member = state.members[user];
 			if (!member?.joined || member.offlineSince !== null || this.socketsOf(user).length > 0) continue;
 			member.offlineSince = now;
-			this.store.saveMember(user, member);
+			changed = true;
 		}
+		return changed;
 	}
 
 	/** A user's only chat socket closed: the partner is told, the grace period starts. */
@@ -323,28 +611,39 @@ export class ChatRoom extends DurableObject<Env> {
 		const member = state.members[user];
 		if (!member || member.offlineSince !== null) return;
 		member.offlineSince = now;
-		this.store.saveMember(user, member);
-		const partner = this.socketOf(partnerOf(state, user));
+		this.store.saveMembers(state);
+		// What this user did not confirm may never have reached it: the server answers for it now.
+		const partnerId = partnerOf(state, user);
+		const waiting = this.unconfirmed.takeFrom(partnerId);
+		this.storeMessages(waiting, true);
+		for (const m of waiting) this.ack(state, m);
+		const partner = this.socketOf(partnerId);
 		if (partner) send(partner, "partner_status", { online: false });
 		this.reschedule(now);
 	}
 
+	/** Closes sockets silent for longer than the heartbeat timeout (at most once per sweep interval). */
+	private sweep(state: ChatState, now: number): void {
+		if (now < this.nextSweep) return;
+		this.nextSweep = now + this.timings.sweepMs;
+		for (const ws of this.openSockets()) {
+			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
+			closeSocket(ws, 1001, "heartbeat timeout");
+			this.goneOffline(ws, now);
+		}
+		if (this.markVanished(state, now)) this.store.saveMembers(state);
+	}
+
 	override async alarm(): Promise<void> {
+		this.scheduledAlarm = null;
 		const now = Date.now();
 		const tomb = this.store.tombstone();
 		if (tomb) return this.settleTombstone(tomb, now);
 		const state = this.state();
 		if (!state) return;
-		if (!this.store.lobbyTold()) await this.tellLobbyJoined(state);
-		if (now >= this.nextSweep) {
-			this.nextSweep = now + this.timings.sweepMs;
-			for (const ws of this.openSockets()) {
-				if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
-				closeSocket(ws, 1001, "heartbeat timeout");
-				this.goneOffline(ws, now);
-			}
-		}
-		this.markVanished(state, now);
+		if (!this.lobbyTold) await this.tellLobbyJoined(state);
+		this.storeOverdue(state, now);
+		this.sweep(state, now);
 		const cause = dueEnd(state, now, this.timings);
 		if (cause) return this.end(state, cause);
 		this.reschedule(now);
@@ -353,10 +652,13 @@ export class ChatRoom extends DurableObject<Env> {
 	/**
 	 * Ends the chat. The Matchmaker hears first, so that a client that gets
 	 * `chat_ended` and rejoins the queue at once is not told `in_chat`; no
-	 * other event runs in between.
+	 * other event runs in between. Messages still waiting for a receipt were
+	 * never acked, and are not now.
 	 */
 	private end(state: ChatState, cause: EndCause): Promise<void> {
 		this.ending = true;
+		if (this.tick) clearTimeout(this.tick.timer);
+		this.tick = null;
 		return this.ctx.blockConcurrencyWhile(async () => {
 			const notice: ChatEnd = {
 				reason: causeReason(cause),
@@ -370,13 +672,6 @@ export class ChatRoom extends DurableObject<Env> {
 				log({ event: "internal_error", where: "chat room: chatEnded (will retry)", error: errorText(err) });
 				failed = { lobby: state.lobby, chatId: state.chatId, ...notice };
 			}
-			log({
-				event: "chat_ended",
-				chat_id: state.chatId,
-				reason: notice.reason,
-				duration_ms: Date.now() - state.matchedAt,
-				messages: state.nextId - 1,
-			});
 			const reasons = endReasons(state, cause);
 			for (const ws of this.openSockets()) {
 				const reason = reasons[attachment(ws).user];
@@ -390,7 +685,18 @@ export class ChatRoom extends DurableObject<Env> {
 			const tomb: Tombstone | null = failed || until > now ? { until, ...(failed ? { notify: failed } : {}) } : null;
 			await this.store.wipe(tomb);
 			this.chat = null;
-			if (tomb) await this.ctx.storage.setAlarm(failed ? now + NOTIFY_RETRY_MS : until);
+			if (tomb) this.setAlarm(failed ? now + NOTIFY_RETRY_MS : until);
+			const messages = state.users.reduce((n, u) => n + (state.members[u]?.sent ?? 0), 0);
+			log({
+				event: "chat_ended",
+				chat_id: state.chatId,
+				reason: notice.reason,
+				duration_ms: now - state.matchedAt,
+				messages,
+				messages_stored: this.storedTotal,
+				rows_written: this.meter.rowsWritten,
+				message_rows_written: this.messageRows,
+			});
 		});
 	}
 
@@ -405,16 +711,17 @@ export class ChatRoom extends DurableObject<Env> {
 				});
 			} catch (err) {
 				log({ event: "internal_error", where: "chat room: chatEnded retry", error: errorText(err) });
-				await this.ctx.storage.setAlarm(now + NOTIFY_RETRY_MS);
+				this.setAlarm(now + NOTIFY_RETRY_MS);
 				return;
 			}
 		}
 		if (now >= tomb.until) {
 			await this.ctx.storage.deleteAll();
+			this.meter.add(1);
 			return;
 		}
 		await this.store.wipe({ until: tomb.until });
-		await this.ctx.storage.setAlarm(tomb.until);
+		this.setAlarm(tomb.until);
 	}
 
 	// ---- helpers ---------------------------------------------------------------
@@ -441,20 +748,41 @@ export class ChatRoom extends DurableObject<Env> {
 		return found;
 	}
 
-	/** One alarm: the earliest of the end deadlines and, while anyone is connected, the next sweep. */
+	/**
+	 * One alarm: the earliest end deadline, a retry of the Matchmaker notice,
+	 * and while anyone is connected the next heartbeat sweep (when quiet) or
+	 * a backstop (when busy: frames run the sweeps then). Set only when it
+	 * moves earlier than the one pending: each `setAlarm` is a row written.
+	 */
 	private reschedule(now: number): void {
 		const state = this.state();
 		if (!state) return;
 		const candidates: number[] = [];
 		const deadline = nextDeadline(state, this.timings);
 		if (deadline !== null) candidates.push(deadline);
+		if (!this.lobbyTold) candidates.push(now + NOTIFY_RETRY_MS);
 		if (this.openSockets().length > 0) {
-			if (this.nextSweep <= now) this.nextSweep = now + this.timings.sweepMs;
-			candidates.push(this.nextSweep);
+			if (now - this.lastActivity >= this.timings.quietMs) {
+				if (this.nextSweep <= now) this.nextSweep = now + this.timings.sweepMs;
+				candidates.push(this.nextSweep);
+			} else {
+				candidates.push(now + BUSY_BACKSTOP_MS);
+			}
 		}
-		if (candidates.length > 0) void this.ctx.storage.setAlarm(Math.max(now + 1, Math.min(...candidates)));
+		if (candidates.length === 0) return;
+		const at = Math.max(now + 1, Math.min(...candidates));
+		if (typeof this.scheduledAlarm === "number" && this.scheduledAlarm > now && this.scheduledAlarm <= at) return;
+		this.setAlarm(at);
+	}
+
+	private setAlarm(at: number): void {
+		this.scheduledAlarm = at;
+		this.meter.add(1);
+		void this.ctx.storage.setAlarm(at);
 	}
 }
+
+const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientMsgId}`;
 
 function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string): Response {
 	log({ event: "ticket_refused", reason });

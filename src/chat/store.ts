@@ -1,24 +1,17 @@
-// A chat's durable state in its own SQLite storage: who is in it and every
-// accepted message until the chat ends (so an offline partner gets them on
-// return and `after=N` can fill gaps). The tables exist only while the chat
-// lives: `deleteAll` leaves nothing behind.
+// A chat's durable state in its own SQLite storage: one row for the chat
+// (its users, their joined/delivered/offline marks, the message-id
+// reservation) and the messages the server is responsible for and the
+// partner has not confirmed. `deleteAll` at the end leaves nothing behind.
 //
-// A message costs exactly one INSERT (one B-tree, no secondary index): the
-// counter is the highest id, whether it reached the partner's socket is a
-// column of its row, and `client_msg_id` lookups go through an index kept in
-// memory and rebuilt from the rows when the object wakes. Each write is a
-// commit the runtime waits for, so every statement here is on the relay's
-// hot path.
+// Rows written are the bill (ARCHITECTURE.md 1.1), so every write goes
+// through the object's RowMeter, and a message is stored only when its
+// partner did not confirm it in time or is offline: with two clients that
+// send receipts, a chat stores no message at all. The messages table is
+// created on the first message stored, not with the chat.
 import { codePoints, type ReportReason } from "../protocol/schemas";
-import type { ChatState, Member } from "./lifecycle";
-
-export interface StoredMessage {
-	id: number;
-	sender: string;
-	content: string;
-	clientMsgId: string | null;
-	sentAt: number;
-}
+import type { RowMeter } from "../storage/row-meter";
+import { type ChatState, newMember, type StoredMember } from "./lifecycle";
+import type { AcceptedMessage } from "./unconfirmed";
 
 /** What a resend with a known `client_msg_id` is acked with again. */
 export interface AcceptedAs {
@@ -41,6 +34,16 @@ export interface Tombstone {
 	};
 }
 
+/** A chat as stored, with what the ChatRoom needs to resume it. */
+export interface LoadedChat {
+	state: ChatState;
+	/** Ids below this may have been handed out (message-ids.ts). */
+	reservedBelow: number;
+	/** The highest id stored, 0 if none. */
+	lastStored: number;
+	lobbyTold: boolean;
+}
+
 /**
  * What a chat keeps at most: the partner's socket already has every message
  * marked relayed, so the oldest of those are dropped first (kept only for an
@@ -52,18 +55,23 @@ export const STORED_LIMITS = { messages: 500, chars: 512 * 1024, pruneBatch: 50 
 export type StoredLimits = { messages: number; chars: number; pruneBatch: number };
 
 const TOMBSTONE = "ended";
-const LOBBY_TOLD = "lobby_told";
+/** Written by the first version: lobby_told in sync KV, members in their own table. */
+const OLD_LOBBY_TOLD = "lobby_told";
 
 const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientMsgId}`;
 
 export class ChatStore {
-	/** The in-memory client_msg_id index (id and time only, for the ack); undefined until first needed after a wake. */
+	/** The client_msg_id index of stored messages; undefined until first needed after a wake. */
 	private byClient: Map<string, AcceptedAs> | undefined;
 	/** Messages stored and their length, counted once per wake; undefined until needed. */
 	private stored: { messages: number; chars: number } | undefined;
+	/** Per sender, the lowest id stored (so a receipt deletes only when there is something to delete). */
+	private lowestStored: Map<string, number> | undefined;
+	private messagesTable: boolean | undefined;
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
+		private readonly meter: RowMeter,
 		private readonly limits: StoredLimits = STORED_LIMITS,
 	) {}
 
@@ -71,98 +79,134 @@ export class ChatStore {
 		return this.storage.sql;
 	}
 
-	private hasTables(): boolean {
-		return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chat'").toArray().length > 0;
+	private tableExists(name: string): boolean {
+		return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
 	}
 
-	load(): ChatState | null {
-		if (!this.hasTables()) return null;
+	private hasMessages(): boolean {
+		this.messagesTable ??= this.tableExists("messages");
+		return this.messagesTable;
+	}
+
+	load(): LoadedChat | null {
+		if (!this.tableExists("chat")) return null;
+		this.migrate();
 		const chat = this.sql
-			.exec<{ chat_id: string; user_a: string; user_b: string; matched_at: number; lobby: string; next_id: number }>(
-				"SELECT chat_id, user_a, user_b, matched_at, lobby, next_id FROM chat",
-			)
+			.exec<{
+				chat_id: string;
+				user_a: string;
+				user_b: string;
+				matched_at: number;
+				lobby: string;
+				next_id: number;
+				members: string;
+				lobby_told: number;
+			}>("SELECT chat_id, user_a, user_b, matched_at, lobby, next_id, members, lobby_told FROM chat")
 			.toArray()[0];
 		if (!chat) return null;
-		const members: Record<string, Member> = {};
-		for (const m of this.sql.exec<{
-			user_id: string;
-			joined: number;
-			delivered: number;
-			offline_since: number | null;
-			sent: number;
-			relayed: number | null;
-		}>(
-			`SELECT user_id, joined, delivered, offline_since,
-				(SELECT COUNT(*) FROM messages WHERE sender = members.user_id) AS sent,
-				(SELECT MAX(id) FROM messages WHERE sender != members.user_id AND relayed = 1) AS relayed
-			FROM members`,
-		)) {
-			members[m.user_id] = {
-				joined: m.joined === 1,
-				delivered: Math.max(m.delivered, m.relayed ?? 0),
-				offlineSince: m.offline_since,
-				sent: m.sent,
-			};
-		}
-		const last = this.sql.exec<{ id: number | null }>("SELECT MAX(id) AS id FROM messages").one().id ?? 0;
-		return {
+		const stored = JSON.parse(chat.members) as Record<string, StoredMember>;
+		const users = [chat.user_a, chat.user_b] as const;
+		const state: ChatState = {
 			chatId: chat.chat_id,
-			users: [chat.user_a, chat.user_b],
+			users,
 			matchedAt: chat.matched_at,
 			lobby: chat.lobby,
-			nextId: Math.max(chat.next_id, last + 1),
-			members,
+			members: {},
 		};
+		let lastStored = 0;
+		for (const user of users) {
+			const member = { ...newMember(), ...stored[user] };
+			if (this.hasMessages()) {
+				const mine = this.sql
+					.exec<{ n: number; last: number | null }>(
+						"SELECT COUNT(*) AS n, MAX(id) AS last FROM messages WHERE sender = ?",
+						user,
+					)
+					.one();
+				const relayed = this.sql
+					.exec<{ last: number | null }>("SELECT MAX(id) AS last FROM messages WHERE sender != ? AND relayed = 1", user)
+					.one();
+				member.sent = mine.n;
+				member.lastSent = mine.last ?? 0;
+				member.delivered = Math.max(member.delivered, relayed.last ?? 0);
+				lastStored = Math.max(lastStored, member.lastSent);
+			}
+			state.members[user] = member;
+		}
+		return { state, reservedBelow: chat.next_id, lastStored, lobbyTold: chat.lobby_told === 1 };
 	}
 
-	create(state: ChatState): void {
-		this.sql.exec(`
+	/** A chat stored by the first version (a members table, lobby_told in KV) moves to the one-row form. */
+	private migrate(): void {
+		const columns = new Set(
+			this.sql
+				.exec<{ name: string }>("SELECT name FROM pragma_table_info('chat')")
+				.toArray()
+				.map((c) => c.name),
+		);
+		if (columns.has("members")) return;
+		const members: Record<string, StoredMember> = {};
+		if (this.tableExists("members")) {
+			for (const m of this.sql.exec<{
+				user_id: string;
+				joined: number;
+				delivered: number;
+				offline_since: number | null;
+			}>("SELECT user_id, joined, delivered, offline_since FROM members")) {
+				members[m.user_id] = { joined: m.joined === 1, delivered: m.delivered, offlineSince: m.offline_since };
+			}
+		}
+		const told = this.storage.kv.get<boolean>(OLD_LOBBY_TOLD) === true;
+		// Its ids were consecutive and all stored: the old next_id is a valid reservation.
+		this.meter.exec("ALTER TABLE chat ADD COLUMN members TEXT NOT NULL DEFAULT '{}'");
+		this.meter.exec("ALTER TABLE chat ADD COLUMN lobby_told INTEGER NOT NULL DEFAULT 0");
+		this.meter.exec("UPDATE chat SET members = ?, lobby_told = ?", JSON.stringify(members), told ? 1 : 0);
+		this.meter.exec("DROP TABLE IF EXISTS members");
+	}
+
+	/** The chat's one row: its users, their marks, the first block of message ids. */
+	create(state: ChatState, reservedBelow: number): void {
+		this.meter.exec(`
 			CREATE TABLE IF NOT EXISTS chat (
 				chat_id TEXT NOT NULL, user_a TEXT NOT NULL, user_b TEXT NOT NULL,
-				matched_at INTEGER NOT NULL, lobby TEXT NOT NULL, next_id INTEGER NOT NULL
-			);
-			CREATE TABLE IF NOT EXISTS members (
-				user_id TEXT PRIMARY KEY, joined INTEGER NOT NULL, delivered INTEGER NOT NULL,
-				offline_since INTEGER
-			);
-			CREATE TABLE IF NOT EXISTS messages (
-				id INTEGER PRIMARY KEY, sender TEXT NOT NULL, content TEXT NOT NULL,
-				client_msg_id TEXT, sent_at INTEGER NOT NULL,
-				relayed INTEGER NOT NULL DEFAULT 0
-			);
-		`);
+				matched_at INTEGER NOT NULL, lobby TEXT NOT NULL, next_id INTEGER NOT NULL,
+				members TEXT NOT NULL, lobby_told INTEGER NOT NULL DEFAULT 0
+			)`);
 		const [a, b] = state.users;
-		this.sql.exec(
-			"INSERT INTO chat (chat_id, user_a, user_b, matched_at, lobby, next_id) VALUES (?, ?, ?, ?, ?, ?)",
+		this.meter.exec(
+			"INSERT INTO chat (chat_id, user_a, user_b, matched_at, lobby, next_id, members) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			state.chatId,
 			a,
 			b,
 			state.matchedAt,
 			state.lobby,
-			state.nextId,
-		);
-		for (const user of state.users) this.saveMember(user, state.members[user]);
-	}
-
-	saveMember(user: string, m: Member | undefined): void {
-		if (!m) return;
-		this.sql.exec(
-			"INSERT OR REPLACE INTO members (user_id, joined, delivered, offline_since) VALUES (?, ?, ?, ?)",
-			user,
-			m.joined ? 1 : 0,
-			m.delivered,
-			m.offlineSince,
+			reservedBelow,
+			membersJson(state),
 		);
 	}
 
-	/** The message a sender already sent with this `client_msg_id`, if any. */
+	/** Both members' stored marks, in one row write. */
+	saveMembers(state: ChatState): void {
+		this.meter.exec("UPDATE chat SET members = ?", membersJson(state));
+	}
+
+	/** Moves the message-id reservation (message-ids.ts): one row per block of ids. */
+	reserveIds(below: number): void {
+		this.meter.exec("UPDATE chat SET next_id = ?", below);
+	}
+
+	markLobbyTold(): void {
+		this.meter.exec("UPDATE chat SET lobby_told = 1");
+	}
+
+	/** The stored message a sender already sent with this `client_msg_id`, if any. */
 	byClientId(sender: string, clientMsgId: string): AcceptedAs | null {
 		return this.clientIds().get(clientKey(sender, clientMsgId)) ?? null;
 	}
 
 	private storedCounts(): { messages: number; chars: number } {
 		if (!this.stored) {
-			const row = this.hasTables()
+			const row = this.hasMessages()
 				? this.sql
 						.exec<{ n: number; chars: number | null }>(
 							"SELECT COUNT(*) AS n, SUM(length(content)) AS chars FROM messages",
@@ -174,57 +218,119 @@ export class ChatStore {
 		return this.stored;
 	}
 
+	/** How many messages are stored now. */
+	storedMessages(): number {
+		return this.storedCounts().messages;
+	}
+
 	/**
 	 * Whether a message of `chars` code points fits within the chat's bounds,
 	 * after dropping the oldest messages the partner already got if need be:
 	 * those written to its socket as they came (`relayed`) and those it was
 	 * sent on its return (up to its `delivered` mark).
 	 */
-	makeRoom(chars: number): boolean {
+	makeRoom(chars: number, state: ChatState): boolean {
 		const stored = this.storedCounts();
 		const fits = () => stored.messages + 1 <= this.limits.messages && stored.chars + chars <= this.limits.chars;
 		if (fits()) return true;
-		for (const row of this.sql.exec<{ id: number; sender: string; client_msg_id: string | null; chars: number }>(
+		const [a, b] = state.users;
+		const deliveredTo = (user: string) => state.members[user]?.delivered ?? 0;
+		for (const row of this.meter.exec<{ id: number; sender: string; client_msg_id: string | null; chars: number }>(
 			`DELETE FROM messages WHERE id IN (
-				SELECT m.id FROM messages m JOIN members r ON r.user_id != m.sender
-				WHERE m.relayed = 1 OR m.id <= r.delivered ORDER BY m.id LIMIT ?)
+				SELECT id FROM messages
+				WHERE relayed = 1 OR (sender = ?1 AND id <= ?3) OR (sender = ?2 AND id <= ?4)
+				ORDER BY id LIMIT ?5)
 			RETURNING id, sender, client_msg_id, length(content) AS chars`,
+			a,
+			b,
+			deliveredTo(b),
+			deliveredTo(a),
 			this.limits.pruneBatch,
 		)) {
-			stored.messages--;
-			stored.chars -= row.chars;
-			if (row.client_msg_id !== null) this.byClient?.delete(clientKey(row.sender, row.client_msg_id));
+			this.forget(row);
 		}
+		this.lowestStored = undefined;
 		return fits();
 	}
 
-	/**
-	 * Stores an accepted message (after `makeRoom`): its id is the new counter.
-	 * `relayed`: it was written to the recipient's socket, so it is not held for them.
-	 */
-	append(message: StoredMessage, relayed: boolean): void {
-		this.sql.exec(
-			"INSERT INTO messages (id, sender, content, client_msg_id, sent_at, relayed) VALUES (?, ?, ?, ?, ?, ?)",
-			message.id,
-			message.sender,
-			message.content,
-			message.clientMsgId,
-			message.sentAt,
-			relayed ? 1 : 0,
-		);
+	private forget(row: { sender: string; client_msg_id: string | null; chars: number }): void {
 		const stored = this.storedCounts();
-		stored.messages++;
-		stored.chars += codePoints(message.content);
-		if (message.clientMsgId !== null) {
-			this.clientIds().set(clientKey(message.sender, message.clientMsgId), { id: message.id, sentAt: message.sentAt });
+		stored.messages--;
+		stored.chars -= row.chars;
+		if (row.client_msg_id !== null) this.byClient?.delete(clientKey(row.sender, row.client_msg_id));
+	}
+
+	/**
+	 * Stores accepted messages the server now answers for (after `makeRoom`).
+	 * `relayed`: each was written to the recipient's socket already.
+	 */
+	append(messages: readonly AcceptedMessage[], relayed: boolean): void {
+		if (messages.length === 0) return;
+		if (!this.hasMessages()) {
+			this.meter.exec(`CREATE TABLE IF NOT EXISTS messages (
+				id INTEGER PRIMARY KEY, sender TEXT NOT NULL, content TEXT NOT NULL,
+				client_msg_id TEXT, sent_at INTEGER NOT NULL, relayed INTEGER NOT NULL DEFAULT 0
+			)`);
+			this.messagesTable = true;
 		}
+		for (const message of messages) {
+			this.meter.exec(
+				"INSERT INTO messages (id, sender, content, client_msg_id, sent_at, relayed) VALUES (?, ?, ?, ?, ?, ?)",
+				message.id,
+				message.sender,
+				message.content,
+				message.clientMsgId,
+				message.sentAt,
+				relayed ? 1 : 0,
+			);
+			const stored = this.storedCounts();
+			stored.messages++;
+			stored.chars += codePoints(message.content);
+			if (message.clientMsgId !== null) {
+				this.clientIds().set(clientKey(message.sender, message.clientMsgId), {
+					id: message.id,
+					sentAt: message.sentAt,
+				});
+			}
+			const lowest = this.lowestStoredBy().get(message.sender);
+			if (lowest === undefined || message.id < lowest) this.lowestStoredBy().set(message.sender, message.id);
+		}
+	}
+
+	/** Drops the stored messages of `sender` its partner confirmed (id ≤ upTo); writes only if there are any. */
+	dropConfirmed(sender: string, upTo: number): void {
+		const lowest = this.lowestStoredBy().get(sender);
+		if (lowest === undefined || lowest > upTo) return;
+		for (const row of this.meter.exec<{ sender: string; client_msg_id: string | null; chars: number }>(
+			"DELETE FROM messages WHERE sender = ? AND id <= ? RETURNING sender, client_msg_id, length(content) AS chars",
+			sender,
+			upTo,
+		)) {
+			this.forget(row);
+		}
+		this.lowestStored = undefined;
+	}
+
+	private lowestStoredBy(): Map<string, number> {
+		if (!this.lowestStored) {
+			const lowest = new Map<string, number>();
+			if (this.hasMessages()) {
+				for (const row of this.sql.exec<{ sender: string; id: number }>(
+					"SELECT sender, MIN(id) AS id FROM messages GROUP BY sender",
+				)) {
+					lowest.set(row.sender, row.id);
+				}
+			}
+			this.lowestStored = lowest;
+		}
+		return this.lowestStored;
 	}
 
 	/** sender + client_msg_id → id and time, read from the rows once per wake. */
 	private clientIds(): Map<string, AcceptedAs> {
 		if (this.byClient) return this.byClient;
 		const index = new Map<string, AcceptedAs>();
-		if (this.hasTables()) {
+		if (this.hasMessages()) {
 			for (const row of this.sql.exec<{ id: number; sender: string; client_msg_id: string; sent_at: number }>(
 				"SELECT id, sender, client_msg_id, sent_at FROM messages WHERE client_msg_id IS NOT NULL",
 			)) {
@@ -235,24 +341,23 @@ export class ChatStore {
 		return index;
 	}
 
-	/** Messages to `recipient` (sent by the other user) with id > `after`, in id order. */
-	*messagesFor(recipient: string, after: number): Generator<StoredMessage> {
-		for (const row of this.sql.exec<{ id: number; sender: string; content: string; sent_at: number }>(
-			"SELECT id, sender, content, sent_at FROM messages WHERE id > ? AND sender != ? ORDER BY id",
-			after,
-			recipient,
-		)) {
-			yield { id: row.id, sender: row.sender, content: row.content, clientMsgId: null, sentAt: row.sent_at };
-		}
-	}
-
-	/** Whether the Matchmaker has heard that this chat started. */
-	lobbyTold(): boolean {
-		return this.storage.kv.get<boolean>(LOBBY_TOLD) === true;
-	}
-
-	markLobbyTold(): void {
-		this.storage.kv.put(LOBBY_TOLD, true);
+	/** Stored messages to `recipient` (sent by the other user) with id > `after`, in id order. */
+	messagesFor(recipient: string, after: number): AcceptedMessage[] {
+		if (!this.hasMessages()) return [];
+		return this.sql
+			.exec<{ id: number; sender: string; content: string; client_msg_id: string | null; sent_at: number }>(
+				"SELECT id, sender, content, client_msg_id, sent_at FROM messages WHERE id > ? AND sender != ? ORDER BY id",
+				after,
+				recipient,
+			)
+			.toArray()
+			.map((row) => ({
+				id: row.id,
+				sender: row.sender,
+				content: row.content,
+				clientMsgId: row.client_msg_id,
+				sentAt: row.sent_at,
+			}));
 	}
 
 	tombstone(): Tombstone | undefined {
@@ -261,9 +366,25 @@ export class ChatStore {
 
 	/** Deletes everything the chat stored, keeping only a tombstone if one is still needed. */
 	async wipe(tombstone: Tombstone | null): Promise<void> {
+		// Every row deleted is billed: the chat's row and the messages still stored.
+		this.meter.add((this.tableExists("chat") ? 1 : 0) + this.storedCounts().messages);
 		this.byClient = new Map();
 		this.stored = { messages: 0, chars: 0 };
+		this.lowestStored = new Map();
+		this.messagesTable = false;
 		await this.storage.deleteAll();
-		if (tombstone) this.storage.kv.put(TOMBSTONE, tombstone);
+		if (tombstone) {
+			this.storage.kv.put(TOMBSTONE, tombstone);
+			this.meter.add(1);
+		}
 	}
+}
+
+function membersJson(state: ChatState): string {
+	const out: Record<string, StoredMember> = {};
+	for (const user of state.users) {
+		const m = state.members[user];
+		if (m) out[user] = { joined: m.joined, delivered: m.delivered, offlineSince: m.offlineSince };
+	}
+	return JSON.stringify(out);
 }

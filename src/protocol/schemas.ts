@@ -42,6 +42,10 @@ export const MAX_CONTENT_CHARS = 2000;
 export const MAX_CLIENT_MSG_ID_CHARS = 64;
 export const MAX_REPORT_REASON_CHARS = 500;
 export const MAX_SOLUTION_CHARS = 64;
+/** A client confirms what it got (`received`) within this long of the `message_received` (PROTOCOL.md 1.1). */
+export const RECEIPT_WITHIN_MS = 100;
+/** A message its partner has not confirmed this long after it was relayed is stored, then acked. */
+export const RECEIPT_TIMEOUT_MS = 1_000;
 
 export type Gender = (typeof GENDERS)[number];
 export type Preference = (typeof PREFERENCES)[number];
@@ -148,6 +152,8 @@ export const clientChatPayloads = {
 		chat_id: v.optional(v.string()),
 	}),
 	typing: v.object({ is_typing: v.boolean() }),
+	/** "I have every message of my partner with message_id ≤ up_to" (PROTOCOL.md 1.1, delivery receipts). */
+	received: v.object({ up_to: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)) }),
 	leave_chat: empty,
 	report: v.object({ reason: reportReasonText }),
 	ping: empty,
@@ -221,8 +227,11 @@ export const serverPayloads = {
 		chat_id: v.string(),
 		message_id: count,
 		content: v.string(),
+		/** The sender's, when it gave one: a receiver drops a message it already has. */
+		client_msg_id: v.optional(v.string()),
 		sent_at: count,
 	}),
+	message_delivered: v.object({ chat_id: v.string(), up_to: count }),
 	partner_typing: v.object({ is_typing: v.boolean() }),
 	chat_ended: v.object({ chat_id: v.string(), reason: v.picklist(END_REASONS) }),
 } as const;

@@ -13,7 +13,13 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AgeBand, Gender, Preference, ServerPayload } from "../../src/protocol/schemas";
+import {
+	type AgeBand,
+	type Gender,
+	type Preference,
+	RECEIPT_TIMEOUT_MS,
+	type ServerPayload,
+} from "../../src/protocol/schemas";
 import { chatStub, lobbyName, lobbyStub, openLobby, TestSocket } from "../worker/helpers";
 import { LONG_RUN } from "./runs";
 
@@ -34,6 +40,8 @@ const SEND_BURST = 10;
 const FRAME_BUDGET = 36;
 /** Waits for a frame that must come; the server answers in milliseconds. */
 const FRAME_MS = 2_000;
+/** An ack without a receipt waits for RECEIPT_TIMEOUT_MS (1 s) first. */
+const ACK_MS = FRAME_MS + RECEIPT_TIMEOUT_MS;
 /** The grace period of the workers project (vitest.config.ts: 500 ms). */
 const GRACE_MS = Number(env.GRACE_MS ?? 30_000);
 /** How long a socket must stay quiet at the end of a run. */
@@ -70,6 +78,10 @@ interface ModelUser {
 	chatFrames: number;
 	/** Highest message id this user's client received in the live chat. */
 	seen: number;
+	/** Highest `received.up_to` this user's client sent in the live chat. */
+	confirmed: number;
+	/** Whether the server knows this client sends receipts: null until one is sent or one is overdue. */
+	receipts: boolean | null;
 }
 
 interface Model {
@@ -178,7 +190,14 @@ function user(r: Real, u: number): RealUser {
 /** The chat is over for both: each is idle with no lobby socket, in the model and for real. */
 function chatOver(m: Model, r: Real, users: readonly number[]): void {
 	for (const who of users) {
-		Object.assign(m.users[who] as ModelUser, { phase: "idle", lobbyOpen: false, sends: 0, seen: 0 });
+		Object.assign(m.users[who] as ModelUser, {
+			phase: "idle",
+			lobbyOpen: false,
+			sends: 0,
+			seen: 0,
+			confirmed: 0,
+			receipts: null,
+		});
 		Object.assign(user(r, who), { chat: null, chatUrl: null });
 	}
 	m.chat = null;
@@ -298,7 +317,16 @@ class Join implements Cmd {
 			[p, theirs],
 		] as const) {
 			const mw = m.users[who] as ModelUser;
-			Object.assign(mw, { phase: "chatting", lobbyOpen: false, joins: 0, sends: 0, chatFrames: 0, seen: 0 });
+			Object.assign(mw, {
+				phase: "chatting",
+				lobbyOpen: false,
+				joins: 0,
+				sends: 0,
+				chatFrames: 0,
+				seen: 0,
+				confirmed: 0,
+				receipts: null,
+			});
 			Object.assign(user(r, who), { lobby: null, chatUrl: ref.chat_url });
 		}
 		m.partners[u]?.push(p);
@@ -394,16 +422,23 @@ class ReloadLobby implements Cmd {
 	}
 }
 
+/**
+ * A message; with `receipt` the partner's client confirms it (PROTOCOL.md 1.1),
+ * so the sender is acked and then told it was delivered; without, the ack
+ * comes once the server stored it (within RECEIPT_TIMEOUT_MS).
+ */
 class Send implements Cmd {
 	constructor(
 		readonly side: Side,
 		readonly text: string,
 		readonly withId: boolean,
+		readonly receipt: boolean,
 	) {}
 	check(m: Readonly<Model>): boolean {
 		if (!m.chat) return false;
 		const mu = m.users[sideOf(m, this.side)] as ModelUser;
-		return mu.sends < SEND_BURST && chatRoom(mu);
+		const mp = m.users[sideOf(m, this.side === 0 ? 1 : 0)] as ModelUser;
+		return mu.sends < SEND_BURST && chatRoom(mu) && (!this.receipt || chatRoom(mp));
 	}
 	async run(m: Model, r: Real): Promise<void> {
 		const chat = m.chat;
@@ -411,6 +446,7 @@ class Send implements Cmd {
 		const u = sideOf(m, this.side);
 		const mu = m.users[u] as ModelUser;
 		const p = partnerOf(m, u);
+		const mp = m.users[p] as ModelUser;
 		const id = chat.messages.length + 1;
 		const clientMsgId = this.withId ? `c${chat.nextClientId++}` : undefined;
 		chatOf(r, u).send({
@@ -419,15 +455,34 @@ class Send implements Cmd {
 		});
 		mu.sends++;
 		mu.chatFrames++;
-		const ack = await chatOf(r, u).expect("message_sent", FRAME_MS);
+		const got = await chatOf(r, p).expect("message_received", FRAME_MS);
+		expect(got).toEqual({
+			chat_id: r.chatId,
+			message_id: id,
+			content: this.text.trim(),
+			...(clientMsgId ? { client_msg_id: clientMsgId } : {}),
+			sent_at: got.sent_at,
+		});
+		mp.seen = id;
+		if (this.receipt) {
+			chatOf(r, p).send({ type: "received", payload: { up_to: id } });
+			mp.chatFrames++;
+			mp.confirmed = id;
+			mp.receipts = true;
+		}
+		const ack = await chatOf(r, u).expect("message_sent", ACK_MS);
 		expect(ack).toEqual({
 			chat_id: r.chatId,
 			message_id: id,
 			...(clientMsgId ? { client_msg_id: clientMsgId } : {}),
-			sent_at: ack.sent_at,
+			sent_at: got.sent_at,
 		});
-		const got = await chatOf(r, p).expect("message_received", FRAME_MS);
-		expect(got).toEqual({ chat_id: r.chatId, message_id: id, content: this.text.trim(), sent_at: ack.sent_at });
+		if (this.receipt) {
+			expect(await chatOf(r, u).expect("message_delivered", FRAME_MS)).toEqual({ chat_id: r.chatId, up_to: id });
+		} else if (mp.receipts === null) {
+			// Its receipt was overdue: the server takes it for a client that never confirms.
+			mp.receipts = false;
+		}
 		chat.messages.push({
 			id,
 			sender: u,
@@ -435,10 +490,9 @@ class Send implements Cmd {
 			sentAt: ack.sent_at,
 			...(clientMsgId ? { clientMsgId } : {}),
 		});
-		(m.users[p] as ModelUser).seen = id;
 	}
 	toString(): string {
-		return `Send(side ${this.side}, ${JSON.stringify(this.text)}${this.withId ? ", with client_msg_id" : ""})`;
+		return `Send(side ${this.side}, ${JSON.stringify(this.text)}${this.withId ? ", with client_msg_id" : ""}${this.receipt ? ", confirmed" : ""})`;
 	}
 }
 
@@ -588,16 +642,22 @@ class Reconnect implements Cmd {
 		mu.sends = 0;
 		mu.chatFrames = 0;
 		expect(await socket.expect("chat_joined", FRAME_MS)).toEqual({ chat_id: chatId, partner_online: true });
-		// The backlog: the partner's messages past `after` (or past what this client has), in order.
-		const from = after ?? mu.seen;
+		// The backlog: the partner's messages past `after` (or past what this client has, or
+		// confirmed if it confirms), in order; what it confirmed is gone from the server.
+		const from = Math.max(after ?? (mu.receipts === true ? mu.confirmed : mu.seen), mu.confirmed);
 		for (const msg of chat.messages.filter((x) => x.sender === p && x.id > from)) {
 			expect(await socket.expect("message_received", FRAME_MS)).toEqual({
 				chat_id: chatId,
 				message_id: msg.id,
 				content: msg.content,
+				...(msg.clientMsgId ? { client_msg_id: msg.clientMsgId } : {}),
 				sent_at: msg.sentAt,
 			});
 			mu.seen = Math.max(mu.seen, msg.id);
+		}
+		// And how far the partner confirmed this client's messages.
+		if (mp.confirmed > 0) {
+			expect(await socket.expect("message_delivered", FRAME_MS)).toEqual({ chat_id: chatId, up_to: mp.confirmed });
 		}
 		expect(await partner.expect("partner_status", FRAME_MS)).toEqual({ online: true });
 		if (this.mode === "replace") {
@@ -812,7 +872,9 @@ const ageBand = fc.oneof(
 	{ weight: 1, arbitrary: fc.constant<AgeBand>("teen") },
 );
 const join = fc.tuple(who, gender, preference, ageBand).map(([u, g, p, a]) => new Join(u, g, p, a));
-const send = fc.tuple(side, messageText, fc.boolean()).map(([s, t, id]) => new Send(s, t, id));
+const send = fc
+	.tuple(side, messageText, fc.boolean(), fc.boolean())
+	.map(([s, t, id, receipt]) => new Send(s, t, id, receipt));
 
 const joinIdle = fc
 	.tuple(fc.nat(USERS - 1), gender, preference, ageBand)
@@ -887,6 +949,8 @@ async function setup(): Promise<{ model: Model; real: Real }> {
 			sends: 0,
 			chatFrames: 0,
 			seen: 0,
+			confirmed: 0,
+			receipts: null,
 		})),
 		queue: [],
 		partners: users.map(() => []),

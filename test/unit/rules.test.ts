@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ChatState, dueEnd, endReasons, nextDeadline } from "../../src/chat/lifecycle";
+import { type ChatState, dueEnd, endReasons, newMember, nextDeadline } from "../../src/chat/lifecycle";
 import { DEFAULT_TIMINGS } from "../../src/config";
 import { originAllowed, parseAllowList } from "../../src/http/origin";
 import { SocketLimits } from "../../src/limits/socket-limits";
@@ -7,9 +7,9 @@ import { RefusalCounter, TokenBucket } from "../../src/limits/token-bucket";
 
 const t = DEFAULT_TIMINGS;
 function chat(members: ChatState["members"]): ChatState {
-	return { chatId: "c", users: ["a", "b"], matchedAt: 0, lobby: "global", nextId: 1, members };
+	return { chatId: "c", users: ["a", "b"], matchedAt: 0, lobby: "global", members };
 }
-const m = (joined: boolean, offlineSince: number | null = null) => ({ joined, delivered: 0, offlineSince, sent: 0 });
+const m = (joined: boolean, offlineSince: number | null = null) => ({ ...newMember(), joined, offlineSince });
 
 describe("chat lifecycle", () => {
 	it("each side hears its own reason", () => {

@@ -3,20 +3,20 @@
 // already has is dropped first, nothing acked is lost.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChatState } from "../../src/chat/lifecycle";
+import { type ChatState, newMember } from "../../src/chat/lifecycle";
 import type { ChatRoom } from "../../src/chat/room";
 import { ChatStore, STORED_LIMITS } from "../../src/chat/store";
+import { RowMeter } from "../../src/storage/row-meter";
 import { chatStub, chattingPair, openChat } from "./helpers";
 
 /** A chat of users a and b; `bAway`: b's socket is closed, so what a sends is held for b. */
 function twoUsers(chatId: string, bAway: boolean): ChatState {
-	const member = (offlineSince: number | null) => ({ joined: true, delivered: 0, offlineSince, sent: 0 });
+	const member = (offlineSince: number | null) => ({ ...newMember(), joined: true, offlineSince });
 	return {
 		chatId,
 		users: ["a", "b"],
 		matchedAt: 0,
 		lobby: "test",
-		nextId: 1,
 		members: { a: member(null), b: member(bAway ? 1 : null) },
 	};
 }
@@ -34,11 +34,12 @@ describe("stored messages", () => {
 	it(`are bounded (by default ${STORED_LIMITS.messages}); the oldest the partner already got go first, with their client_msg_id`, async () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
-			const store = new ChatStore(state.storage, small);
-			store.create(twoUsers(id, false));
+			const store = new ChatStore(state.storage, new RowMeter(state.storage.sql), small);
+			const chat = twoUsers(id, false);
+			store.create(chat, 257);
 			for (let i = 1; i <= 12; i++) {
-				expect(store.makeRoom(10)).toBe(true);
-				store.append(message(i), true);
+				expect(store.makeRoom(10, chat)).toBe(true);
+				store.append([message(i)], true);
 			}
 			const count = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n;
 			expect(count).toBeLessThanOrEqual(small.messages);
@@ -48,9 +49,9 @@ describe("stored messages", () => {
 			// The index of client_msg_ids follows the rows, also after a wake.
 			expect(store.byClientId("a", "c1")).toBeNull();
 			expect(store.byClientId("a", "c12")).toEqual({ id: 12, sentAt: 1_012 });
-			const woken = new ChatStore(state.storage, small);
+			const woken = new ChatStore(state.storage, new RowMeter(state.storage.sql), small);
 			expect(woken.byClientId("a", "c1")).toBeNull();
-			expect(woken.makeRoom(10)).toBe(true);
+			expect(woken.makeRoom(10, chat)).toBe(true);
 		});
 	});
 
@@ -58,34 +59,43 @@ describe("stored messages", () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
 			const limits = { messages: 100, chars: 10, pruneBatch: 1 };
-			const store = new ChatStore(state.storage, limits);
-			store.create(twoUsers(id, true));
+			const store = new ChatStore(state.storage, new RowMeter(state.storage.sql), limits);
+			const chat = twoUsers(id, true);
+			store.create(chat, 257);
 			// Five emoji are 10 UTF-16 units but 5 code points: two such messages fit.
 			for (const n of [1, 2]) {
-				expect(store.makeRoom(5)).toBe(true);
-				store.append({ ...message(n), content: "🦩🦩🦩🦩🦩" }, false);
+				expect(store.makeRoom(5, chat)).toBe(true);
+				store.append([{ ...message(n), content: "🦩🦩🦩🦩🦩" }], false);
 			}
-			expect(store.makeRoom(1)).toBe(false);
-			expect(new ChatStore(state.storage, limits).makeRoom(1)).toBe(false);
+			expect(store.makeRoom(1, chat)).toBe(false);
+			expect(new ChatStore(state.storage, new RowMeter(state.storage.sql), limits).makeRoom(1, chat)).toBe(false);
 		});
 	});
 
 	it("messages held for an absent partner are never dropped: the store says no instead", async () => {
 		const id = crypto.randomUUID().replaceAll("-", "");
 		await runInDurableObject(chatStub(id), (_: ChatRoom, state) => {
-			const store = new ChatStore(state.storage, small);
-			store.create(twoUsers(id, true));
+			const store = new ChatStore(state.storage, new RowMeter(state.storage.sql), small);
+			const chat = twoUsers(id, true);
+			store.create(chat, 257);
 			for (let i = 1; i <= small.messages; i++) {
-				expect(store.makeRoom(10)).toBe(true);
-				store.append(message(i), false);
+				expect(store.makeRoom(10, chat)).toBe(true);
+				store.append([message(i)], false);
 			}
-			expect(store.makeRoom(10)).toBe(false);
+			expect(store.makeRoom(10, chat)).toBe(false);
 			expect([...store.messagesFor("b", 0)].map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
 			// Once the partner is back and was sent them, they may go like any relayed message.
-			store.saveMember("b", { joined: true, delivered: 5, offlineSince: null, sent: 0 });
-			expect(store.makeRoom(10)).toBe(true);
+			const b = chat.members.b;
+			if (b) b.delivered = 5;
+			store.saveMembers(chat);
+			expect(store.makeRoom(10, chat)).toBe(true);
 			// Too many characters is refused the same way.
-			expect(new ChatStore(state.storage, { ...small, messages: 100 }).makeRoom(small.chars)).toBe(false);
+			expect(
+				new ChatStore(state.storage, new RowMeter(state.storage.sql), { ...small, messages: 100 }).makeRoom(
+					small.chars,
+					chat,
+				),
+			).toBe(false);
 		});
 	});
 
