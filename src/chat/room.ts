@@ -548,7 +548,8 @@ export class ChatRoom extends DurableObject<Env> {
 			const cut = key.indexOf("\n");
 			const sender = key.slice(0, cut);
 			const clientMsgId = key.slice(cut + 1);
-			const list = (acks[sender] ??= []);
+			const list = acks[sender] ?? [];
+			acks[sender] = list;
 			list.push([clientMsgId, ack.id, ack.sentAt]);
 			if (list.length > KEPT_CLIENT_IDS) list.shift();
 		}

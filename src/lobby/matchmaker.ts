@@ -55,6 +55,7 @@ import {
 	socketOrigin,
 	touchSeen,
 } from "../sockets";
+import { RowMeter } from "../storage/row-meter";
 import { LoadStats } from "./load-stats";
 import { MatchStats } from "./match-stats";
 import { OpenOrder } from "./open-order";
@@ -115,6 +116,8 @@ const PUBLISH_EVERY_MS = 2_000;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export class Matchmaker extends DurableObject<Env> {
+	/** Every row this object writes (the store's statements and each `setAlarm`), for `lobby_load`. */
+	private readonly meter: RowMeter;
 	private readonly store: LobbyStore;
 	private readonly timings: Timings;
 	private readonly signer: Signer | null;
@@ -135,7 +138,15 @@ export class Matchmaker extends DurableObject<Env> {
 	private readonly awaitingInit = new OpenOrder();
 	private liveChats: number;
 	private seq = 0;
+	/**
+	 * The alarm this object has scheduled (null: none, or it has fired), so
+	 * that `setAlarm` is called only when a deadline moves it earlier: each
+	 * call is a row written. Read once per wake with `getAlarm()`.
+	 */
 	private alarmAt: number | null = null;
+	/** While the alarm runs, deadlines asked for are gathered here and set once, at its end. */
+	private alarmRunning = false;
+	private askedDuringAlarm: number | null = null;
 	private nextSweep = 0;
 	/** The counters last handed to Presence, and when; a publication waiting for its turn. */
 	private published: Stats | null = null;
@@ -144,7 +155,8 @@ export class Matchmaker extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.store = new LobbyStore(ctx.storage);
+		this.meter = new RowMeter(ctx.storage.sql);
+		this.store = new LobbyStore(ctx.storage, this.meter);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
 		this.queue = new Pools(this.timings.interestWindowMs);
@@ -281,33 +293,41 @@ export class Matchmaker extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.alarmAt = null;
+		this.alarmRunning = true;
 		this.load.count("alarms");
 		const now = Date.now();
-		this.closeUninitialised(now);
 		const matches: Promise<void>[] = [];
-		// Rule 5: a window that ends makes its owner matchable at once.
-		for (const { seeker, pool } of this.queue.endWindows(now)) {
-			const match = this.queue.has(seeker.userId) ? this.queue.findPartner(seeker, pool, now, this.blocked) : null;
-			if (match) matches.push(this.makeMatch(seeker, match, now));
+		try {
+			this.closeUninitialised(now);
+			// Rule 5: a window that ends makes its owner matchable at once.
+			for (const { seeker, pool } of this.queue.endWindows(now)) {
+				const match = this.queue.has(seeker.userId) ? this.queue.findPartner(seeker, pool, now, this.blocked) : null;
+				if (match) matches.push(this.makeMatch(seeker, match, now));
+			}
+			if (now >= this.nextSweep) {
+				this.nextSweep = now + this.timings.sweepMs;
+				await this.sweepSilentSockets(now);
+				// At the sweep's pace, not at every interest window's end.
+				this.store.forgetExpired(now);
+				this.abuse.prune(now);
+				const summary = this.matchStats.take();
+				if (summary) log({ event: "matches", ...summary, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
+				// The next alarm (set below) is this line's last row; it is counted in the next one.
+				const load = this.load.take(now, this.meter);
+				if (load) log({ event: "lobby_load", ...load, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
+			}
+			// A chat nobody joined has no ChatRoom to end it: drop it here.
+			const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
+			for (const chat of unjoined) this.forgetChat(chat);
+			if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
+			if (this.publishDue !== null && now >= this.publishDue) this.publishDue = null;
+			this.presenceChanged(now);
+		} finally {
+			// One `setAlarm` per run, whatever the run's matches, publications
+			// and the events that came in during its sweep asked for.
+			this.alarmRunning = false;
+			this.reschedule(now);
 		}
-		if (now >= this.nextSweep) {
-			this.nextSweep = now + this.timings.sweepMs;
-			await this.sweepSilentSockets(now);
-			// At the sweep's pace, not at every interest window's end.
-			this.store.forgetExpired(now);
-			this.abuse.prune(now);
-			const matches = this.matchStats.take();
-			if (matches) log({ event: "matches", ...matches, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
-			const load = this.load.take(now);
-			if (load) log({ event: "lobby_load", ...load, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
-		}
-		// A chat nobody joined has no ChatRoom to end it: drop it here.
-		const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
-		for (const chat of unjoined) this.forgetChat(chat);
-		if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
-		if (this.publishDue !== null && now >= this.publishDue) this.publishDue = null;
-		this.presenceChanged(now);
-		this.reschedule(now);
 		await Promise.all(matches);
 	}
 
@@ -553,6 +573,7 @@ export class Matchmaker extends DurableObject<Env> {
 			now,
 		);
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
+		this.load.matched();
 		this.matchStats.record(now - Math.min(seeker.joinedAt, match.partner.joinedAt), match.shared.length);
 		this.liveChats++;
 		this.scheduleAt(now + unjoinedChatGraceMs(this.timings));
@@ -698,16 +719,27 @@ export class Matchmaker extends DurableObject<Env> {
 		if (count > 0) log({ event: "heartbeat_timeout", socket: "lobby", count });
 	}
 
-	/** Makes sure the alarm fires no later than `at`. */
+	/**
+	 * Makes sure the alarm fires no later than `at`: sets it only when none is
+	 * scheduled or `at` is earlier (a `setAlarm` is a row written). An alarm
+	 * that fires before anything is due simply sets the next one.
+	 */
 	private scheduleAt(at: number): void {
+		if (this.alarmRunning) {
+			this.askedDuringAlarm = Math.min(this.askedDuringAlarm ?? at, at);
+			return;
+		}
 		if (this.alarmAt !== null && this.alarmAt <= at) return;
 		this.alarmAt = at;
+		this.meter.add(1);
 		void this.ctx.storage.setAlarm(at);
 	}
 
-	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined. */
+	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined, a publication. */
 	private reschedule(now: number): void {
 		const deadlines: number[] = [];
+		if (this.askedDuringAlarm !== null) deadlines.push(this.askedDuringAlarm);
+		this.askedDuringAlarm = null;
 		if (this.publishDue !== null) deadlines.push(this.publishDue);
 		const opened = this.awaitingInit.oldest();
 		if (opened !== undefined) deadlines.push(this.initDeadline(opened));

@@ -7,13 +7,25 @@
 // in-memory copies: the live chats are loaded once per wake (there are at
 // most as many as users online), each user's partners, reports and flag
 // are loaded the first time that user is seen after a wake and kept while
-// they are active. A match writes three rows (its chat, each user's new partner), one commit.
+// they are active.
+//
+// Rows written are the bill (ARCHITECTURE.md, "Storage rows are the bill"),
+// so every write goes through the object's RowMeter and writes only what the
+// rules need: a match writes three rows (its chat, each user's one partner
+// row), one commit; the chat's first join and its end one row each; the
+// sweep deletes the chat 5 minutes after its end and each user's partner row
+// once it is a day old (one row per user, not per match); a write that would
+// change nothing is not issued.
 
 import { REPORT_AFTER_END_MS } from "../protocol/schemas";
+import { RowMeter } from "../storage/row-meter";
 
 /** How long "we just talked" keeps two people apart when neither chats with anyone else. */
 export const LAST_PARTNER_TTL_MS = 24 * 60 * 60 * 1000;
-/** Each user's last few partners are kept away from them for a while, not just the last one. */
+/**
+ * Each user's last few partners are kept away from them for a while, not
+ * just the last one. A `recent_partners` row has exactly this many slots.
+ */
 export const RECENT_PARTNERS = { count: 3, ttlMs: 5 * 60 * 1000 } as const;
 /** A reported pair never meets again for this long; reports count toward flagging for a day. */
 export const REPORT_TTL_MS = 30 * 24 * 60 * 60 * 1000;
@@ -22,6 +34,62 @@ export const FLAG_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const FLAG_REPORTERS = 3;
 /** A user's rules stay in memory this long after they were last needed. */
 const USER_MEMORY_IDLE_MS = 10 * 60 * 1000;
+
+/**
+ * How the sweep finds `recent_partners` rows older than a day without an
+ * index on their time (which would cost two more rows written per user per
+ * match, the old entry and the new): it walks the primary key in slices,
+ * one slice per sweep, and deletes the old rows of that slice. Rows read
+ * cost a thousandth of rows written, and a slice bounds them per sweep. The
+ * slice is sized after each pass so that a pass over the table takes about
+ * `passMs`: a row is forgotten at most that long after its day is over.
+ */
+const PARTNER_SWEEP = { minSlice: 1_000, maxSlice: 20_000, passMs: 60 * 60 * 1000 } as const;
+
+/** The tables, one statement each (the meter counts a statement at a time). */
+const SCHEMA = [
+	`CREATE TABLE IF NOT EXISTS chats (
+		chat_id TEXT PRIMARY KEY,
+		user_a TEXT NOT NULL,
+		user_b TEXT NOT NULL,
+		matched_at INTEGER NOT NULL,
+		joined INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID`,
+	"DROP INDEX IF EXISTS chats_user_a",
+	"DROP INDEX IF EXISTS chats_user_b",
+	"DROP INDEX IF EXISTS chats_unjoined",
+	// One row per user, newest partner first: a match rewrites both users'
+	// rows (one row written each, no index), and a wake reads a user's rules
+	// with one primary-key lookup. Slot 1 is the last partner (kept away a
+	// day), slots 1 to 3 the last three (kept away 5 minutes); a row goes
+	// when its newest slot is a day old.
+	`CREATE TABLE IF NOT EXISTS recent_partners (
+		user_id TEXT PRIMARY KEY,
+		p1 TEXT NOT NULL,
+		at1 INTEGER NOT NULL,
+		p2 TEXT,
+		at2 INTEGER,
+		p3 TEXT,
+		at3 INTEGER
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS reported (
+		user_id TEXT NOT NULL,
+		other_id TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (user_id, other_id)
+	) WITHOUT ROWID`,
+	"CREATE INDEX IF NOT EXISTS reported_at ON reported(at)",
+	`CREATE TABLE IF NOT EXISTS reports (
+		reporter TEXT NOT NULL,
+		reported TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		at INTEGER NOT NULL
+	)`,
+	"CREATE INDEX IF NOT EXISTS reports_reported ON reports(reported, at)",
+	"CREATE INDEX IF NOT EXISTS reports_at ON reports(at)",
+	"CREATE TABLE IF NOT EXISTS challenges (at INTEGER NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS challenges_at ON challenges(at)",
+] as const;
 
 export interface LiveChat {
 	chatId: string;
@@ -64,46 +132,30 @@ export class LobbyStore {
 	private challenges24h: number;
 
 	private readonly sql: SqlStorage;
+	/** Where the sweep of `recent_partners` stands (PARTNER_SWEEP). */
+	private readonly partnerSweep: {
+		after: string;
+		slice: number;
+		minSlice: number;
+		startedAt: number | null;
+		sweeps: number;
+		rows: number;
+	};
 
-	constructor(private readonly storage: DurableObjectStorage) {
+	/**
+	 * `meter` counts every row this store writes (the Matchmaker shares it
+	 * for its alarms); `sweepSlice` is the smallest slice of the partner
+	 * sweep (tests make it small).
+	 */
+	constructor(
+		private readonly storage: DurableObjectStorage,
+		readonly meter: RowMeter = new RowMeter(storage.sql),
+		sweepSlice: number = PARTNER_SWEEP.minSlice,
+	) {
 		const sql = storage.sql;
 		this.sql = sql;
-		sql.exec(`
-			CREATE TABLE IF NOT EXISTS chats (
-				chat_id TEXT PRIMARY KEY,
-				user_a TEXT NOT NULL,
-				user_b TEXT NOT NULL,
-				matched_at INTEGER NOT NULL,
-				joined INTEGER NOT NULL DEFAULT 0
-			) WITHOUT ROWID;
-			DROP INDEX IF EXISTS chats_user_a;
-			DROP INDEX IF EXISTS chats_user_b;
-			DROP INDEX IF EXISTS chats_unjoined;
-			CREATE TABLE IF NOT EXISTS partner_history (
-				user_id TEXT NOT NULL,
-				partner_id TEXT NOT NULL,
-				at INTEGER NOT NULL
-			);
-			CREATE INDEX IF NOT EXISTS partner_history_user ON partner_history(user_id, at);
-			CREATE INDEX IF NOT EXISTS partner_history_at ON partner_history(at);
-			CREATE TABLE IF NOT EXISTS reported (
-				user_id TEXT NOT NULL,
-				other_id TEXT NOT NULL,
-				at INTEGER NOT NULL,
-				PRIMARY KEY (user_id, other_id)
-			) WITHOUT ROWID;
-			CREATE INDEX IF NOT EXISTS reported_at ON reported(at);
-			CREATE TABLE IF NOT EXISTS reports (
-				reporter TEXT NOT NULL,
-				reported TEXT NOT NULL,
-				reason TEXT NOT NULL,
-				at INTEGER NOT NULL
-			);
-			CREATE INDEX IF NOT EXISTS reports_reported ON reports(reported, at);
-			CREATE INDEX IF NOT EXISTS reports_at ON reports(at);
-			CREATE TABLE IF NOT EXISTS challenges (at INTEGER NOT NULL);
-			CREATE INDEX IF NOT EXISTS challenges_at ON challenges(at);
-		`);
+		this.partnerSweep = { after: "", slice: sweepSlice, minSlice: sweepSlice, startedAt: null, sweeps: 0, rows: 0 };
+		for (const statement of SCHEMA) meter.exec(statement);
 		this.migrate();
 		for (const row of sql.exec<{
 			chat_id: string;
@@ -137,8 +189,14 @@ export class LobbyStore {
 		this.challenges24h = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM challenges WHERE at > ?", since).one().n;
 	}
 
-	/** Tables of the first schema (one row per pair, a separate last-partner table), folded into the new ones once. */
+	/**
+	 * Tables of older schemas, folded into the current ones once: the first
+	 * schema (one row per pair, a separate last-partner table), then
+	 * `partner_history` (a row per user and match, with two indexes: seven rows
+	 * written per match where `recent_partners` needs two).
+	 */
 	private migrate(): void {
+		const write = (query: string) => this.meter.exec(query);
 		// Ended chats stay a few minutes, for reports after the end (PROTOCOL.md 1.1).
 		const columns = new Set(
 			this.sql
@@ -146,36 +204,65 @@ export class LobbyStore {
 				.toArray()
 				.map((c) => c.name),
 		);
-		if (!columns.has("ended_at")) this.sql.exec("ALTER TABLE chats ADD COLUMN ended_at INTEGER");
-		if (!columns.has("reported_by")) this.sql.exec("ALTER TABLE chats ADD COLUMN reported_by TEXT NOT NULL DEFAULT ''");
+		if (!columns.has("ended_at")) write("ALTER TABLE chats ADD COLUMN ended_at INTEGER");
+		if (!columns.has("reported_by")) write("ALTER TABLE chats ADD COLUMN reported_by TEXT NOT NULL DEFAULT ''");
 		const old = new Set(
 			this.sql
 				.exec<{ name: string }>(
-					"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('last_partner', 'partners', 'reported_pairs')",
+					"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('last_partner', 'partners', 'reported_pairs', 'partner_history')",
 				)
 				.toArray()
 				.map((r) => r.name),
 		);
-		if (old.has("partners")) {
-			this.sql.exec(
-				"INSERT INTO partner_history (user_id, partner_id, at) SELECT user_id, partner_id, at FROM partners ORDER BY rowid",
-			);
-			this.sql.exec("DROP TABLE partners");
-		}
-		if (old.has("last_partner")) {
-			// Each last partner is also among `partners` if it is under 5 minutes old; older ones are added.
-			this.sql.exec(`INSERT INTO partner_history (user_id, partner_id, at)
-				SELECT user_id, partner_id, at FROM last_partner l WHERE NOT EXISTS
-				(SELECT 1 FROM partner_history h WHERE h.user_id = l.user_id AND h.partner_id = l.partner_id AND h.at = l.at)`);
-			this.sql.exec("DROP TABLE last_partner");
-		}
-		if (old.has("reported_pairs")) {
-			// pair = "a:b" of two 16-hex-digit user ids.
-			this.sql.exec(`INSERT OR IGNORE INTO reported (user_id, other_id, at)
-				SELECT substr(pair, 1, 16), substr(pair, 18), at FROM reported_pairs
-				UNION ALL SELECT substr(pair, 18), substr(pair, 1, 16), at FROM reported_pairs`);
-			this.sql.exec("DROP TABLE reported_pairs");
-		}
+		if (old.size === 0) return;
+		this.storage.transactionSync(() => {
+			if (old.has("partners") || old.has("last_partner")) {
+				// Through the second schema, whose conversion below keeps each user's newest three.
+				write(`CREATE TABLE IF NOT EXISTS partner_history (
+					user_id TEXT NOT NULL,
+					partner_id TEXT NOT NULL,
+					at INTEGER NOT NULL
+				)`);
+				write("CREATE INDEX IF NOT EXISTS partner_history_user ON partner_history(user_id, at)");
+				old.add("partner_history");
+			}
+			if (old.has("partners")) {
+				write(
+					"INSERT INTO partner_history (user_id, partner_id, at) SELECT user_id, partner_id, at FROM partners ORDER BY rowid",
+				);
+				write("DROP TABLE partners");
+			}
+			if (old.has("last_partner")) {
+				// Each last partner is also among `partners` if it is under 5 minutes old; older ones are added.
+				write(`INSERT INTO partner_history (user_id, partner_id, at)
+					SELECT user_id, partner_id, at FROM last_partner l WHERE NOT EXISTS
+					(SELECT 1 FROM partner_history h WHERE h.user_id = l.user_id AND h.partner_id = l.partner_id AND h.at = l.at)`);
+				write("DROP TABLE last_partner");
+			}
+			if (old.has("partner_history")) {
+				// Each user's three newest, newest first; matches within one
+				// millisecond in the order they were made (rowid).
+				write(`INSERT OR IGNORE INTO recent_partners (user_id, p1, at1, p2, at2, p3, at3)
+					SELECT user_id,
+						MAX(CASE n WHEN 1 THEN partner_id END), MAX(CASE n WHEN 1 THEN at END),
+						MAX(CASE n WHEN 2 THEN partner_id END), MAX(CASE n WHEN 2 THEN at END),
+						MAX(CASE n WHEN 3 THEN partner_id END), MAX(CASE n WHEN 3 THEN at END)
+					FROM (SELECT user_id, partner_id, at,
+						ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, rowid DESC) AS n
+						FROM partner_history)
+					WHERE n <= 3
+					GROUP BY user_id`);
+				// Its indexes go with it.
+				write("DROP TABLE partner_history");
+			}
+			if (old.has("reported_pairs")) {
+				// pair = "a:b" of two 16-hex-digit user ids.
+				write(`INSERT OR IGNORE INTO reported (user_id, other_id, at)
+					SELECT substr(pair, 1, 16), substr(pair, 18), at FROM reported_pairs
+					UNION ALL SELECT substr(pair, 18), substr(pair, 1, 16), at FROM reported_pairs`);
+				write("DROP TABLE reported_pairs");
+			}
+		});
 	}
 
 	private remember(chat: LiveChat): void {
@@ -208,18 +295,24 @@ export class LobbyStore {
 		return this.chatByUser.get(userId) ?? null;
 	}
 
-	/** The one write a match costs: the live chat and each user's new partner. */
+	/**
+	 * The one write a match costs, three rows: the live chat, and each user's
+	 * partner row (inserted, or its slots shifted by one).
+	 */
 	recordMatch(chatId: string, userA: string, userB: string, now: number): void {
 		this.storage.transactionSync(() => {
-			this.sql.exec(
+			this.meter.exec(
 				"INSERT INTO chats (chat_id, user_a, user_b, matched_at) VALUES (?, ?, ?, ?)",
 				chatId,
 				userA,
 				userB,
 				now,
 			);
-			this.sql.exec(
-				"INSERT INTO partner_history (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+			// The right-hand sides read the row as it was, so the slots move down by one.
+			this.meter.exec(
+				`INSERT INTO recent_partners (user_id, p1, at1) VALUES (?1, ?2, ?3), (?2, ?1, ?3)
+				ON CONFLICT (user_id) DO UPDATE SET
+					p3 = p2, at3 = at2, p2 = p1, at2 = at1, p1 = excluded.p1, at1 = excluded.at1`,
 				userA,
 				userB,
 				now,
@@ -237,26 +330,36 @@ export class LobbyStore {
 		}
 	}
 
+	/** The chat's first join: one row; nothing for a chat already joined (a repeated `chatJoined`). */
 	markJoined(chatId: string): void {
 		const chat = this.chats.get(chatId);
 		if (!chat || chat.joined) return;
 		chat.joined = true;
 		this.unjoined.delete(chatId);
-		this.sql.exec("UPDATE chats SET joined = 1 WHERE chat_id = ?", chatId);
+		this.meter.exec("UPDATE chats SET joined = 1 WHERE chat_id = ? AND joined = 0", chatId);
 	}
 
 	/**
 	 * Ends a chat: no longer live, and its users' last chat for a few minutes
 	 * (reports after the end). Recorded whatever this store remembers of it,
 	 * since a chat dropped as unjoined may still have been joined late. One
-	 * row either way. Returns the live chat, or null if it was not live.
+	 * row either way; none for a notice repeated about a chat already ended
+	 * (but its reporter, if new, is noted). Returns the live chat, or null if
+	 * it was not live.
 	 */
 	endChat(chatId: string, users: readonly [string, string], now: number, reportedBy?: string): LiveChat | null {
 		const chat = this.chats.get(chatId) ?? null;
-		if (chat) this.forgetChat(chat);
 		const [userA, userB] = users;
+		if (!chat) {
+			const ended = [userA, userB].map((u) => this.lastEnded.get(u)).find((e) => e?.chatId === chatId);
+			if (ended) {
+				if (reportedBy) this.markReported(ended, reportedBy);
+				return null;
+			}
+		}
+		if (chat) this.forgetChat(chat);
 		const reporters = reportedBy ? [reportedBy] : [];
-		this.sql.exec(
+		this.meter.exec(
 			`INSERT INTO chats (chat_id, user_a, user_b, matched_at, joined, ended_at, reported_by)
 			VALUES (?1, ?2, ?3, ?4, 1, ?4, ?5)
 			ON CONFLICT (chat_id) DO UPDATE SET ended_at = ?4, reported_by = ?5`,
@@ -285,18 +388,18 @@ export class LobbyStore {
 	markReported(chat: EndedChat, reporter: string): void {
 		if (chat.reportedBy.includes(reporter)) return;
 		chat.reportedBy.push(reporter);
-		this.sql.exec("UPDATE chats SET reported_by = ? WHERE chat_id = ?", chat.reportedBy.join(","), chat.chatId);
+		this.meter.exec("UPDATE chats SET reported_by = ? WHERE chat_id = ?", chat.reportedBy.join(","), chat.chatId);
 	}
 
 	/** A report: the pair never meets again, and it counts toward flagging the reported user. No content. */
 	recordReport(reporter: string, reported: string, reason: string, now: number): void {
-		this.sql.exec(
+		this.meter.exec(
 			"INSERT OR REPLACE INTO reported (user_id, other_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
 			reporter,
 			reported,
 			now,
 		);
-		this.sql.exec(
+		this.meter.exec(
 			"INSERT INTO reports (reporter, reported, reason, at) VALUES (?, ?, ?, ?)",
 			reporter,
 			reported,
@@ -360,31 +463,37 @@ export class LobbyStore {
 		let memory = this.users.get(user);
 		if (!memory) {
 			// One statement: on this stack each one costs more than the rows it reads.
-			const partners: UserMemory["partners"] = [];
+			let partners: UserMemory["partners"] = [];
 			let reported: Map<string, number> | null = null;
 			let reporters = 0;
-			const seqs = new Map<UserMemory["partners"][number], number>();
-			for (const row of this.sql.exec<{ kind: string; other: string | null; at: number; seq: number }>(
-				`SELECT 'p' AS kind, partner_id AS other, at, seq FROM (
-					SELECT partner_id, at, rowid AS seq FROM partner_history WHERE user_id = ?1
-					ORDER BY at DESC, rowid DESC LIMIT ?2)
-				UNION ALL SELECT 'r', other_id, at, 0 FROM reported WHERE user_id = ?1
-				UNION ALL SELECT 'f', NULL, COUNT(DISTINCT reporter), 0 FROM reports WHERE reported = ?1 AND at > ?3`,
+			for (const row of this.sql.exec<{
+				kind: string;
+				other: string | null;
+				at: number;
+				p2: string | null;
+				at2: number | null;
+				p3: string | null;
+				at3: number | null;
+			}>(
+				`SELECT 'p' AS kind, p1 AS other, at1 AS at, p2, at2, p3, at3 FROM recent_partners WHERE user_id = ?1
+				UNION ALL SELECT 'r', other_id, at, NULL, NULL, NULL, NULL FROM reported WHERE user_id = ?1
+				UNION ALL SELECT 'f', NULL, COUNT(DISTINCT reporter), NULL, NULL, NULL, NULL FROM reports
+					WHERE reported = ?1 AND at > ?2`,
 				user,
-				RECENT_PARTNERS.count,
 				now - FLAG_WINDOW_MS,
 			)) {
 				if (row.kind === "p" && row.other !== null) {
-					const p = { partner: row.other, at: row.at };
-					seqs.set(p, row.seq);
-					partners.push(p);
+					// Newest first; matches within one millisecond in the order they were made.
+					partners = [
+						{ partner: row.other, at: row.at },
+						...(row.p2 !== null && row.at2 !== null ? [{ partner: row.p2, at: row.at2 }] : []),
+						...(row.p3 !== null && row.at3 !== null ? [{ partner: row.p3, at: row.at3 }] : []),
+					];
 				} else if (row.kind === "r" && row.other !== null) {
 					reported ??= new Map();
 					reported.set(row.other, row.at);
 				} else if (row.kind === "f") reporters = row.at;
 			}
-			// Newest first; matches within one millisecond in the order they were made.
-			partners.sort((x, y) => y.at - x.at || (seqs.get(y) ?? 0) - (seqs.get(x) ?? 0));
 			memory = { partners, reported, notFlagged: reporters < FLAG_REPORTERS, usedAt: now };
 			this.users.set(user, memory);
 		}
@@ -393,7 +502,7 @@ export class LobbyStore {
 	}
 
 	recordChallenge(now: number): void {
-		this.sql.exec("INSERT INTO challenges (at) VALUES (?)", now);
+		this.meter.exec("INSERT INTO challenges (at) VALUES (?)", now);
 		this.challenges24h++;
 	}
 
@@ -411,7 +520,7 @@ export class LobbyStore {
 		}
 		for (const chat of taken) {
 			this.forgetChat(chat);
-			this.sql.exec("DELETE FROM chats WHERE chat_id = ?", chat.chatId);
+			this.meter.exec("DELETE FROM chats WHERE chat_id = ?", chat.chatId);
 		}
 		return taken;
 	}
@@ -423,20 +532,62 @@ export class LobbyStore {
 
 	/** Drops what has aged out: partners, reports, challenges, and rules of users not seen for a while. */
 	forgetExpired(now: number): void {
-		this.sql.exec("DELETE FROM partner_history WHERE at < ?", now - LAST_PARTNER_TTL_MS);
-		this.sql.exec("DELETE FROM reported WHERE at < ?", now - REPORT_TTL_MS);
+		this.forgetOldPartners(now);
+		this.meter.exec("DELETE FROM reported WHERE at < ?", now - REPORT_TTL_MS);
 		// The deleted rows are exactly the ones leaving the 24-hour counters
 		// (counted by RETURNING: rowsWritten would count index rows too).
-		const gone = (query: string, cutoff: number) => this.sql.exec(`${query} RETURNING 1`, cutoff).toArray().length;
+		const gone = (query: string, cutoff: number) => this.meter.exec(`${query} RETURNING 1`, cutoff).length;
 		this.reports24h -= gone("DELETE FROM reports WHERE at <= ?", now - FLAG_WINDOW_MS);
 		this.challenges24h -= gone("DELETE FROM challenges WHERE at <= ?", now - 24 * 60 * 60 * 1000);
-		this.sql.exec("DELETE FROM chats WHERE ended_at <= ?", now - REPORT_AFTER_END_MS);
+		// A scan of `chats` without an index on `ended_at`: the table holds only
+		// the live chats and those of the last 5 minutes (at most one row per two
+		// users online, and then some), read at a thousandth of a row written.
+		this.meter.exec("DELETE FROM chats WHERE ended_at <= ?", now - REPORT_AFTER_END_MS);
 		for (const [user, chat] of this.lastEnded) {
 			if (chat.endedAt <= now - REPORT_AFTER_END_MS) this.lastEnded.delete(user);
 		}
 		for (const [user, memory] of this.users) {
 			if (memory.usedAt < now - USER_MEMORY_IDLE_MS) this.users.delete(user);
 		}
+	}
+
+	/**
+	 * One slice of the pass over `recent_partners` (PARTNER_SWEEP): deletes
+	 * the rows of the slice whose newest partner is more than a day old.
+	 */
+	private forgetOldPartners(now: number): void {
+		const sweep = this.partnerSweep;
+		sweep.startedAt ??= now;
+		const { last, n } = this.sql
+			.exec<{ last: string | null; n: number }>(
+				`SELECT MAX(user_id) AS last, COUNT(*) AS n FROM
+				(SELECT user_id FROM recent_partners WHERE user_id > ? ORDER BY user_id LIMIT ?)`,
+				sweep.after,
+				sweep.slice,
+			)
+			.one();
+		if (last !== null) {
+			this.meter.exec(
+				"DELETE FROM recent_partners WHERE user_id > ? AND user_id <= ? AND at1 < ?",
+				sweep.after,
+				last,
+				now - LAST_PARTNER_TTL_MS,
+			);
+		}
+		sweep.rows += n;
+		sweep.sweeps++;
+		if (last !== null && n === sweep.slice) {
+			sweep.after = last;
+			return;
+		}
+		// The end of the table: the next pass starts over, in slices that make it last about passMs.
+		const perSweep = (now - sweep.startedAt) / sweep.sweeps;
+		const wanted = perSweep > 0 ? Math.ceil((sweep.rows * perSweep) / PARTNER_SWEEP.passMs) : 0;
+		sweep.slice = Math.min(Math.max(sweep.minSlice, wanted), Math.max(sweep.minSlice, PARTNER_SWEEP.maxSlice));
+		sweep.after = "";
+		sweep.startedAt = null;
+		sweep.sweeps = 0;
+		sweep.rows = 0;
 	}
 }
 

@@ -115,11 +115,73 @@ describe("lobby store", () => {
 			expect(tables).not.toContain("last_partner");
 			expect(tables).not.toContain("partners");
 			expect(tables).not.toContain("reported_pairs");
+			// Through the second schema's table, which is converted too.
+			expect(tables).not.toContain("partner_history");
 			expect(store.blocked(user(2), user(1), now)).toBe(true);
 			expect(store.blocked(user(4), user(3), now)).toBe(true);
 			expect(store.blocked(user(6), user(5), now)).toBe(true);
 			expect(store.blocked(user(1), user(3), now)).toBe(false);
-			expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM partner_history").one().n).toBe(3);
+			// One row per user who met someone: users 1, 3 and 4.
+			expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM recent_partners").one().n).toBe(3);
+		});
+	});
+
+	it("converts the second schema's partner_history (a row per match, two indexes) into one row per user, once", async () => {
+		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
+			const sql = state.storage.sql;
+			const now = Date.now();
+			sql.exec(`
+				CREATE TABLE partner_history (user_id TEXT NOT NULL, partner_id TEXT NOT NULL, at INTEGER NOT NULL);
+				CREATE INDEX partner_history_user ON partner_history(user_id, at);
+				CREATE INDEX partner_history_at ON partner_history(at);
+			`);
+			const met = (a: number, b: number, at: number) =>
+				sql.exec(
+					"INSERT INTO partner_history (user_id, partner_id, at) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+					user(a),
+					user(b),
+					at,
+				);
+			// User 1 meets 2, 3, 4 and 5 within one millisecond, in that order; 6 met 7 two hours ago.
+			for (const n of [2, 3, 4, 5]) met(1, n, now);
+			met(6, 7, now - 2 * 60 * 60 * 1000);
+
+			const store = new LobbyStore(state.storage);
+			const names = sql
+				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name LIKE 'partner_history%'")
+				.toArray();
+			expect(names).toEqual([]);
+			// Users 1 to 7, one row each; user 1's newest three, newest first.
+			expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM recent_partners").one().n).toBe(7);
+			expect(
+				sql
+					.exec<{ p1: string; p2: string; p3: string }>(
+						"SELECT p1, p2, p3 FROM recent_partners WHERE user_id = ?",
+						user(1),
+					)
+					.one(),
+			).toEqual({ p1: user(5), p2: user(4), p3: user(3) });
+			// The rules as before: the last three within 5 minutes, the last one for a day (the order is in the row above).
+			for (const s of [store, new LobbyStore(state.storage)]) {
+				expect(s.blocked(user(1), user(3), now + 1)).toBe(true);
+				expect(s.blocked(user(1), user(4), now + 1)).toBe(true);
+				expect(s.blocked(user(6), user(7), now + LAST_PARTNER_TTL_MS)).toBe(false);
+				expect(s.blocked(user(1), user(5), now + RECENT_PARTNERS.ttlMs + 1)).toBe(true);
+				expect(s.blocked(user(7), user(6), now)).toBe(true);
+			}
+			// Once: a later wake has nothing to convert and writes nothing.
+			expect(new LobbyStore(state.storage).meter.take()).toBe(0);
+		});
+	});
+
+	it("a recent_partners row has one slot per partner kept away", async () => {
+		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
+			const columns = state.storage.sql
+				.exec<{ name: string }>("SELECT name FROM pragma_table_info('recent_partners')")
+				.toArray()
+				.map((c) => c.name);
+			const slots = Array.from({ length: RECENT_PARTNERS.count }, (_, i) => [`p${i + 1}`, `at${i + 1}`]).flat();
+			expect(columns).toEqual(["user_id", ...slots]);
 		});
 	});
 });
