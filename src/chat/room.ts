@@ -115,6 +115,8 @@ export class ChatRoom extends DurableObject<Env> {
 	private lastActivity = 0;
 	/** The volatile state changed since it was last flushed into the attachments. */
 	private dirty = false;
+	/** No frame since the chat last turned quiet: nothing to do until the next one. */
+	private settled = true;
 	private tick: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
 	/** The alarm this object set (undefined: unknown after a wake; null: none pending). */
 	private scheduledAlarm: number | null | undefined;
@@ -242,6 +244,7 @@ export class ChatRoom extends DurableObject<Env> {
 		server.serializeAttachment({ user, seen: now, v: this.volatile(state) } satisfies ChatAttachment);
 		this.sockets.set(user, server);
 		this.lastActivity = now;
+		this.settled = false;
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
 			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
@@ -307,6 +310,7 @@ export class ChatRoom extends DurableObject<Env> {
 			return sendError(ws, { code: "wrong_chat", message: "this chat has ended", requestType: event.type });
 		}
 		this.lastActivity = now;
+		this.settled = false;
 		// While frames keep coming the object stays awake: silent sockets are looked for here, not by the alarm.
 		this.sweep(state, now);
 		this.armTick(now);
@@ -493,7 +497,7 @@ export class ChatRoom extends DurableObject<Env> {
 	/** One timer: the oldest unconfirmed message's deadline, or the moment the chat turns quiet. */
 	private armTick(now: number): void {
 		const oldest = this.unconfirmed.oldest();
-		const quietAt = this.dirty || this.unconfirmed.size > 0 ? this.lastActivity + this.timings.quietMs : null;
+		const quietAt = this.settled ? null : this.lastActivity + this.timings.quietMs;
 		const due = oldest === null ? null : oldest + RECEIPT_TIMEOUT_MS;
 		const at = Math.min(due ?? Number.POSITIVE_INFINITY, quietAt ?? Number.POSITIVE_INFINITY);
 		if (!Number.isFinite(at)) return;
@@ -514,6 +518,7 @@ export class ChatRoom extends DurableObject<Env> {
 				return;
 			}
 			// Quiet: the object may hibernate from here on.
+			this.settled = true;
 			this.sweep(state, now);
 			this.flushVolatile(state);
 			this.reschedule(now);
@@ -620,6 +625,10 @@ export class ChatRoom extends DurableObject<Env> {
 		for (const m of waiting) this.ack(state, m);
 		const partner = this.socketOf(partnerId);
 		if (partner) send(partner, "partner_status", { online: false });
+		// What changed must reach the attachments before the object may hibernate.
+		this.lastActivity = now;
+		this.settled = false;
+		this.armTick(now);
 		this.reschedule(now);
 	}
 

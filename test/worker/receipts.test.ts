@@ -151,6 +151,22 @@ describe("a partner that never confirms (an older client)", () => {
 });
 
 describe("restarts", () => {
+	it("through hibernation a confirmed message's client_msg_id is still recognised: acked again, not delivered twice", async () => {
+		const { a, b, chatId } = await chattingPair();
+		say(a.chat, "kept", "k-1");
+		await b.chat.expect("message_received");
+		b.chat.send({ type: "received", payload: { up_to: 1 } });
+		const first = await a.chat.expect("message_sent");
+		await a.chat.expect("message_delivered");
+		// Nothing of it is stored: only the attachments remember it.
+		expect((await storage(chatId)).stored).toBe(0);
+		await evictDurableObject(chatStub(chatId), { webSockets: "hibernate" });
+		say(a.chat, "kept", "k-1");
+		expect(await a.chat.expect("message_sent")).toEqual(first);
+		say(a.chat, "new", "k-2");
+		expect(await b.chat.expect("message_received")).toMatchObject({ message_id: 2, client_msg_id: "k-2" });
+	});
+
 	it("after a restart ids jump forward, never back; hibernation keeps them consecutive", async () => {
 		const { a, b, chatId } = await chattingPair();
 		say(a.chat, "one");
