@@ -7,6 +7,13 @@
 // localStorage so a returning visitor resumes; the live chat's transcript and
 // unacked messages in sessionStorage so a reload rejoins with `after=N` and
 // resends what was not acked, by `client_msg_id`.
+//
+// Delivery receipts: every `message_received` is answered within 100 ms by one
+// `received {up_to}` (a burst shares one), so the partner's messages are
+// acked at once and show as delivered there; a copy of a message already shown
+// (same `client_msg_id`, a new id after a server restart) is dropped but still
+// counted. Our own messages go sending → sent (`message_sent`) → delivered
+// (`message_delivered`).
 import ReconnectingWebSocket from "partysocket/ws";
 import { TokenBucket } from "../limits/token-bucket";
 import { PING_FRAME, parseServer } from "../protocol/codec";
@@ -23,9 +30,11 @@ import {
 	type ServerPayload,
 } from "../protocol/schemas";
 import { solve } from "../safety/pow";
+import { Receipts } from "./receipts";
 import {
 	acked,
 	addOutgoing,
+	delivered,
 	emptyTranscript,
 	isTranscript,
 	received,
@@ -115,6 +124,11 @@ export interface ClientOptions {
 	maxReconnectDelayMs?: number;
 	/** How to solve an abuse challenge (default: SHA-256 on this thread). */
 	solveChallenge?: ChallengeSolver;
+	/**
+	 * How long a delivery receipt waits for more messages to share its frame
+	 * (default 50 ms). The protocol wants it out within 100 ms of the first.
+	 */
+	receiptDelayMs?: number;
 }
 
 const IDENTITY_KEY = "flamingo.identity";
@@ -127,6 +141,8 @@ const MAX_TICKET_RETRIES = 2;
 const SEND_PACE = { ratePerSec: 4, burst: 8 };
 /** Typing is reported as stopped after this long without a keystroke. */
 const TYPING_IDLE_MS = 3_000;
+/** A receipt waits this long for more messages to share it: half of RECEIPT_WITHIN_MS. */
+const RECEIPT_DELAY_MS = 50;
 
 type Listener = (snapshot: Snapshot) => void;
 type Handler<T extends ServerEventType> = (payload: ServerPayload<T>) => void;
@@ -207,14 +223,21 @@ export class FlamingoClient {
 	private pumpTimer: ReturnType<typeof setTimeout> | null = null;
 	/** Leave or report asked for while the chat socket was reconnecting: sent once it is back. */
 	private pendingControl: { type: "leave_chat" | "report"; payload: object } | null = null;
+	/** The `received` frames owed for the partner's messages. */
+	private readonly receipts: Receipts;
 
 	constructor(private readonly options: ClientOptions) {
 		const url = new URL(options.baseUrl);
 		this.wsBase = `${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`;
 		this.storage = options.storage === undefined ? defaultStorage("localStorage") : options.storage;
 		this.session = options.sessionStorage === undefined ? defaultStorage("sessionStorage") : options.sessionStorage;
+		this.receipts = new Receipts((upTo) => this.sendReceipt(upTo), options.receiptDelayMs ?? RECEIPT_DELAY_MS);
 		const saved = this.read(this.session, CHAT_KEY);
-		if (isTranscript(saved)) this.state = { ...this.state, transcript: saved };
+		if (isTranscript(saved)) {
+			this.state = { ...this.state, transcript: saved };
+			// What the page had received is confirmed again once the chat socket is back.
+			this.receipts.restore(saved.lastReceived);
+		}
 	}
 
 	// ---- observing -------------------------------------------------------------
@@ -360,6 +383,8 @@ export class FlamingoClient {
 		for (const t of this.pongTimers) clearTimeout(t);
 		this.pongTimers.clear();
 		this.clearTypingTimer();
+		// A receipt not sent yet goes after the next chat_joined, if the client is started again.
+		this.receipts.hold();
 		this.update({ connected: false });
 	}
 
@@ -499,6 +524,7 @@ export class FlamingoClient {
 		this.closeChat();
 		this.chatUrl = null;
 		this.ticketRetries = 0;
+		this.receipts.reset();
 		this.remove(this.session, CHAT_KEY);
 		this.update({ phase: "ended", endReason: reason, partnerOnline: false, partnerTyping: false, connected: false });
 		// Back to the lobby at once (presence, the next stranger without delay),
@@ -534,10 +560,19 @@ export class FlamingoClient {
 		}, ms);
 	}
 
-	/** Leave or report: sent now, or as soon as the chat socket is back. */
+	/** Leave or report: sent now, or as soon as the chat socket is back; a receipt still owed goes first. */
 	private control(event: { type: "leave_chat" | "report"; payload: object }): void {
-		if (this.chatOpen && this.state.phase === "chatting") this.sendChat(event);
-		else this.pendingControl = event;
+		if (this.chatOpen && this.state.phase === "chatting") {
+			this.receipts.flush();
+			this.sendChat(event);
+		} else this.pendingControl = event;
+	}
+
+	/** `received {up_to}`, only on a joined chat socket (after `chat_joined`); false if it could not go (it is kept). */
+	private sendReceipt(upTo: number): boolean {
+		if (upTo < 1 || !this.chatOpen || this.state.phase !== "chatting" || !this.state.connected) return false;
+		this.sendChat({ type: "received", payload: { up_to: upTo } });
+		return true;
 	}
 
 	private get chatOpen(): boolean {
@@ -596,6 +631,7 @@ export class FlamingoClient {
 				const p = event.payload;
 				this.ticketRetries = 0;
 				const transcript = emptyTranscript(p.chat_id);
+				this.receipts.reset();
 				this.write(this.session, CHAT_KEY, transcript);
 				this.update({
 					phase: "joining",
@@ -616,6 +652,8 @@ export class FlamingoClient {
 				this.update({ phase: "chatting", connected: true, partnerOnline: event.payload.partner_online });
 				// A new socket: whatever was in flight on the old one may be lost.
 				this.inFlight.clear();
+				// A receipt the old socket (or the page before a reload) could not send.
+				this.receipts.flush();
 				const control = this.pendingControl;
 				this.pendingControl = null;
 				if (control) this.sendChat(control);
@@ -635,8 +673,18 @@ export class FlamingoClient {
 				const t = this.state.transcript;
 				if (!t || t.chatId !== event.payload.chat_id) return;
 				const p = event.payload;
-				this.setTranscript(received(t, p.message_id, p.content, p.sent_at));
-				this.update({ partnerTyping: false });
+				const next = received(t, p.message_id, p.content, p.sent_at, p.client_msg_id);
+				const shown = next.messages.length > t.messages.length;
+				this.setTranscript(next);
+				if (shown) this.update({ partnerTyping: false });
+				// Answered even when not shown (a replay, a copy): the partner's side learns it arrived.
+				this.receipts.got(p.message_id);
+				return;
+			}
+			case "message_delivered": {
+				const t = this.state.transcript;
+				if (!t || t.chatId !== event.payload.chat_id) return;
+				this.setTranscript(delivered(t, event.payload.up_to));
 				return;
 			}
 			case "message_sent": {
@@ -663,6 +711,12 @@ export class FlamingoClient {
 	}
 
 	private handleError(e: ServerPayload<"error">, from: "lobby" | "chat"): void {
+		// A refused receipt is nothing the person can act on (say, an id from before a
+		// server restart): the next receipt or after=N settles it.
+		if (e.request_type === "received") {
+			console.warn("flamingo: a delivery receipt was refused", e.code, e.message);
+			return;
+		}
 		this.update({ error: { code: e.code, message: e.message } });
 		// A refused solution: joining again brings the challenge back.
 		if (e.code === "invalid_solution" && this.wantQueue) {
@@ -711,7 +765,10 @@ export class FlamingoClient {
 	/** `ready.chat`: a live chat to rejoin (after a reload, a refused ticket or a dropped lobby). */
 	private rejoin(chatId: string, chatUrl: string): void {
 		const saved = this.state.transcript;
-		const transcript = saved && saved.chatId === chatId ? saved : emptyTranscript(chatId);
+		const same = saved !== null && saved.chatId === chatId;
+		const transcript = same ? saved : emptyTranscript(chatId);
+		if (same) this.receipts.restore(transcript.lastReceived);
+		else this.receipts.reset();
 		this.write(this.session, CHAT_KEY, transcript);
 		this.update({ phase: "joining", connected: false, transcript, endReason: null });
 		this.openChat(chatUrl);
@@ -787,6 +844,7 @@ export class FlamingoClient {
 	}
 
 	private setTranscript(t: Transcript): void {
+		if (t === this.state.transcript) return; // nothing changed (a repeated ack or receipt)
 		this.write(this.session, CHAT_KEY, t);
 		this.update({ transcript: t });
 	}

@@ -105,6 +105,10 @@ const announced = (page: Page) => page.locator("#announcer").textContent();
 
 const received = (page: Page) => page.getByTestId("msg-in");
 const sent = (page: Page) => page.getByTestId("msg-out");
+/** The text of our own messages (each also has its status line under it). */
+const sentTexts = (page: Page) => sent(page).getByTestId("msg-text").allTextContents();
+/** Acked: sent, or already delivered (the partner's receipt may come with the ack). */
+const ACKED = /^(sent|delivered)$/;
 
 async function shoot(page: Page, name: string): Promise<void> {
 	await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
@@ -115,7 +119,7 @@ describe("the browser app", () => {
 		const [a, b] = await matchedPair();
 		await say(a, "Hallo 👋 — ¿qué tal? 你好");
 		await expect.poll(() => received(b).last().textContent()).toBe("Hallo 👋 — ¿qué tal? 你好");
-		await expect.poll(() => sent(a).last().getAttribute("data-state")).toBe("sent");
+		await expect.poll(() => sent(a).last().getAttribute("data-state")).toMatch(ACKED);
 		await b.getByTestId("message-input").fill("typing…");
 		await a.getByTestId("typing").waitFor({ state: "visible" });
 		await b.getByTestId("message-input").press("Enter");
@@ -123,6 +127,68 @@ describe("the browser app", () => {
 		await a.getByTestId("typing").waitFor({ state: "hidden" });
 		expect(await received(a).count()).toBe(1);
 		expect(await sent(b).count()).toBe(1);
+	});
+
+	it("a message goes Sending → Sent → Delivered on the sender's page, in words under the bubble", async () => {
+		const [a, b] = await matchedPair();
+		// Every state each of a's messages shows, as the page shows it (data-state and the words under it).
+		await a.evaluate(() => {
+			const seen: Record<string, string[]> = {};
+			(window as unknown as { statesSeen: typeof seen }).statesSeen = seen;
+			const list = document.querySelector("[data-testid=messages]");
+			if (!list) return;
+			new MutationObserver(() => {
+				for (const li of list.querySelectorAll<HTMLElement>("[data-testid=msg-out]")) {
+					const text = li.querySelector("[data-testid=msg-text]")?.textContent ?? "";
+					const shown = `${li.dataset.state}:${li.querySelector("[data-testid=msg-status]")?.textContent}`;
+					const states = seen[text] ?? [];
+					seen[text] = states;
+					if (states.at(-1) !== shown) states.push(shown);
+				}
+			}).observe(list, { subtree: true, childList: true, attributes: true, characterData: true });
+		});
+		const statesSeen = () =>
+			a.evaluate(() => (window as unknown as { statesSeen: Record<string, string[]> }).statesSeen);
+
+		await say(a, "are you there?");
+		await expect.poll(() => received(b).allTextContents()).toEqual(["are you there?"]);
+		const first = sent(a).first();
+		await expect.poll(() => first.getAttribute("data-state")).toBe("delivered");
+		expect(await first.getByTestId("msg-status").textContent()).toBe("Delivered");
+		expect(await first.getByTestId("msg-status").isVisible()).toBe(true);
+		expect(await first.getByTestId("msg-text").textContent()).toBe("are you there?");
+		const seen = (await statesSeen())["are you there?"];
+		// The ack and the receipt may come together; a delivered message never goes back.
+		expect([
+			["sending:Sending…", "sent:Sent", "delivered:Delivered"],
+			["sending:Sending…", "delivered:Delivered"],
+		]).toContainEqual(seen);
+
+		// The stranger goes away: a message is then only sent (the server holds it), and
+		// delivered once they are back and their page confirms it.
+		await b.goto("about:blank");
+		await a.getByTestId("partner-status").waitFor({ state: "visible", timeout: 10_000 });
+		await say(a, "still there?");
+		const second = sent(a).nth(1);
+		await expect.poll(() => second.getAttribute("data-state"), { timeout: 10_000 }).toBe("sent");
+		expect(await second.getByTestId("msg-status").textContent()).toBe("Sent");
+		await shoot(a, "delivery-states-1280-light");
+		// Under an earlier message only the tick shows; its words are still there for screen readers.
+		const firstWords = first.locator(".msg-status-text");
+		expect(await firstWords.textContent()).toBe("Delivered");
+		expect((await firstWords.boundingBox())?.width ?? 0).toBeLessThanOrEqual(1);
+		const tick = await first
+			.getByTestId("msg-status")
+			.evaluate((el) => getComputedStyle(el, "::before").getPropertyValue("content"));
+		expect(tick).toContain("✓✓");
+
+		await b.goto(server.baseUrl);
+		await waitForScreen(b, "chat");
+		await expect.poll(() => received(b).allTextContents()).toEqual(["are you there?", "still there?"]);
+		await expect.poll(() => second.getAttribute("data-state"), { timeout: 10_000 }).toBe("delivered");
+		expect(await second.getByTestId("msg-status").textContent()).toBe("Delivered");
+		expect((await statesSeen())["still there?"]).toEqual(["sending:Sending…", "sent:Sent", "delivered:Delivered"]);
+		expect(await first.getAttribute("data-state")).toBe("delivered");
 	});
 
 	it("a message with HTML shows as text", async () => {
@@ -144,7 +210,7 @@ describe("the browser app", () => {
 		await say(a, "three (while you reloaded)");
 		await waitForScreen(b, "chat");
 		await expect.poll(() => received(b).allTextContents()).toEqual(["one", "three (while you reloaded)"]);
-		expect(await sent(b).allTextContents()).toEqual(["two"]);
+		expect(await sentTexts(b)).toEqual(["two"]);
 		await say(b, "back");
 		await expect.poll(() => received(a).allTextContents()).toEqual(["two", "back"]);
 	});
@@ -314,16 +380,20 @@ describe("the browser app", () => {
 		);
 		// Shown as not sent, never stuck in "sending"; announced; and not repeated as an error up top.
 		await expect.poll(() => sent(a).last().getAttribute("data-state")).toBe("refused");
-		expect(await sent(a).last().textContent()).toBe("add me: flamingo.fan@example.com or www.example.net");
+		expect(await sent(a).last().getByTestId("msg-text").textContent()).toBe(
+			"add me: flamingo.fan@example.com or www.example.net",
+		);
+		expect(await sent(a).last().getByTestId("msg-status").textContent()).toBe("Not sent");
 		expect(await announced(a)).toContain("Not sent. Links and contact details are blocked");
 		expect(await a.locator("#status-line").getAttribute("class")).not.toContain("is-error");
 
 		await say(a, "what music do you like?");
 		await expect.poll(() => received(b).allTextContents()).toEqual(["hi there", "what music do you like?"]);
 		await note.waitFor({ state: "hidden" });
+		// b's page confirms what it got: a's two relayed messages end up delivered.
 		await expect
 			.poll(() => sent(a).evaluateAll((els) => els.map((el) => el.getAttribute("data-state"))))
-			.toEqual(["sent", "refused", "sent"]);
+			.toEqual(["delivered", "refused", "delivered"]);
 
 		// The other way round: an @handle and a phone number.
 		await say(b, "I'm @jazzcat on insta");

@@ -1,7 +1,14 @@
 // FlamingoClient against the real `npm run dev`, with Node's WebSocket and
 // in-memory storages standing in for localStorage and sessionStorage.
 import { afterEach, describe, expect, it } from "vitest";
-import { FlamingoClient, type KeyValueStorage, type Snapshot } from "../../src/client/flamingo-client";
+import {
+	type ChatMessage,
+	FlamingoClient,
+	type KeyValueStorage,
+	type MessageState,
+	type Snapshot,
+} from "../../src/client/flamingo-client";
+import { RECEIPT_TIMEOUT_MS, RECEIPT_WITHIN_MS } from "../../src/protocol/schemas";
 import { STATS_LAG_MS, statsOf, useDevServer } from "./helpers";
 
 const server = useDevServer({ vars: { PER_IP_LIMITS: "off" } });
@@ -23,23 +30,41 @@ interface Browser {
 	client: FlamingoClient;
 	local: MemoryStorage;
 	session: MemoryStorage;
+	/** Every frame this tab wrote, in order, with when (Date.now()). */
+	sent: { type: string; payload: Record<string, unknown>; at: number }[];
 }
 
 const open: FlamingoClient[] = [];
 
-/** A client as a browser tab would make it; `from` reuses another tab's storages (a reload). */
-function tab(from?: Browser): Browser {
+/**
+ * A client as a browser tab would make it; `from` reuses another tab's
+ * storages (a reload). `withoutReceipts`: it never writes `received`, as a
+ * client written before receipts would not.
+ */
+function tab(from?: Browser, options: { withoutReceipts?: boolean } = {}): Browser {
 	const local = from?.local ?? new MemoryStorage();
 	const session = from?.session ?? new MemoryStorage();
+	const sent: Browser["sent"] = [];
+	const Recording = class extends WebSocket {
+		override send(data: Parameters<WebSocket["send"]>[0]): void {
+			if (typeof data === "string" && data.startsWith("{")) {
+				const frame = JSON.parse(data) as { type: string; payload?: Record<string, unknown> };
+				if (options.withoutReceipts && frame.type === "received") return;
+				sent.push({ type: frame.type, payload: frame.payload ?? {}, at: Date.now() });
+			}
+			super.send(data);
+		}
+	};
 	const client = new FlamingoClient({
 		baseUrl: server.baseUrl,
 		storage: local,
 		sessionStorage: session,
 		minReconnectDelayMs: 100,
 		maxReconnectDelayMs: 1000,
+		WebSocket: Recording,
 	});
 	open.push(client);
-	return { client, local, session };
+	return { client, local, session, sent };
 }
 
 afterEach(() => {
@@ -63,7 +88,34 @@ function until(client: FlamingoClient, what: string, ok: (s: Snapshot) => boolea
 	});
 }
 
+/** Polls a condition on data the test records itself (frames written), with a timeout. */
+async function waitFor<T>(what: string, take: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = take();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 10));
+	}
+}
+
 const chatting = (s: Snapshot) => s.phase === "chatting" && s.connected && s.partnerOnline;
+/** Acked: the server took it; sent, or already delivered (the partner's receipt may come with the ack). */
+const isAcked = (m: ChatMessage | undefined) => m?.state === "sent" || m?.state === "delivered";
+const mine = (s: Snapshot) => (s.transcript?.messages ?? []).filter((m) => m.mine);
+const receiptsOf = (t: Browser) => t.sent.filter((f) => f.type === "received").map((f) => f.payload.up_to);
+
+/** Every state a message of `client` (by key) went through, recorded from every snapshot from now on. */
+function watchStates(client: FlamingoClient, key: string): MessageState[] {
+	const seen: MessageState[] = [];
+	const note = (s: Snapshot) => {
+		const state = s.transcript?.messages.find((m) => m.key === key)?.state;
+		if (state && seen.at(-1) !== state) seen.push(state);
+	};
+	note(client.snapshot);
+	client.subscribe(note);
+	return seen;
+}
 const texts = (s: Snapshot, mine: boolean) =>
 	(s.transcript?.messages ?? []).filter((m) => m.mine === mine).map((m) => m.content);
 
@@ -85,7 +137,7 @@ describe("FlamingoClient", () => {
 		const key = a.client.send("  hello 🦩  ");
 		expect(key).toMatch(/^[0-9a-f]{24}$/);
 		expect(a.client.snapshot.transcript?.messages.at(-1)).toMatchObject({ content: "hello 🦩", state: "sending" });
-		await until(a.client, "ack", (s) => s.transcript?.messages.at(-1)?.state === "sent");
+		await until(a.client, "ack", (s) => isAcked(s.transcript?.messages.at(-1)));
 		expect(a.client.snapshot.transcript?.messages.at(-1)?.messageId).toBe(1);
 		await until(b.client, "delivery", (s) => texts(s, false).includes("hello 🦩"));
 		b.client.setTyping(true);
@@ -116,7 +168,7 @@ describe("FlamingoClient", () => {
 		a.client.close();
 		await until(b.client, "partner offline", (s) => !s.partnerOnline);
 		b.client.send("while you were away");
-		await until(b.client, "acked while away", (s) => s.transcript?.messages.at(-1)?.state === "sent");
+		await until(b.client, "acked while away", (s) => isAcked(s.transcript?.messages.at(-1)));
 		const saved = JSON.parse(a.session.getItem("flamingo.chat") ?? "null");
 		saved.messages[0].state = "sending"; // the ack for "before reload" was lost
 		saved.messages.push({ key: "deadbeefdeadbeefdeadbeef", mine: true, content: "typed offline", state: "sending" });
@@ -183,7 +235,7 @@ describe("FlamingoClient", () => {
 		for (const m of sent) a.client.send(m);
 		const got = await until(b.client, "all 16", (s) => texts(s, false).length === 16, 15_000);
 		expect(texts(got, false)).toEqual(sent);
-		await until(a.client, "all acked", (s) => (s.transcript?.messages ?? []).every((m) => m.state === "sent"));
+		await until(a.client, "all acked", (s) => (s.transcript?.messages ?? []).every(isAcked));
 		expect(a.client.snapshot.error).toBeNull();
 		expect(a.client.snapshot.connected).toBe(true);
 	});
@@ -267,6 +319,91 @@ describe("FlamingoClient", () => {
 			STATS_LAG_MS + 2_000,
 		);
 		expect(stats.challenges_24h).toBeGreaterThanOrEqual(1);
+	});
+
+	it("delivery receipts: the receiver confirms within 100 ms, and the sender's message goes sending → sent → delivered", async () => {
+		const { a, b } = await pair();
+		const key = a.client.send("did you get this?") ?? "";
+		const states = watchStates(a.client, key);
+		const sentAt = Date.now();
+		const got = await until(b.client, "delivery", (s) => texts(s, false).includes("did you get this?"));
+		const gotAt = Date.now();
+		const receipt = await waitFor("b's receipt", () => b.sent.find((f) => f.type === "received"));
+		expect(receipt.payload).toEqual({ up_to: got.transcript?.lastReceived });
+		expect(receipt.payload.up_to).toBe(1);
+		expect(receipt.at - gotAt).toBeLessThan(RECEIPT_WITHIN_MS);
+		await until(a.client, "delivered", (s) => mine(s).at(-1)?.state === "delivered");
+		// A receipting partner gets the message acked long before the server would store it unconfirmed.
+		expect(Date.now() - sentAt).toBeLessThan(RECEIPT_TIMEOUT_MS);
+		expect(states).toEqual(states.includes("sent") ? ["sending", "sent", "delivered"] : ["sending", "delivered"]);
+		expect(a.client.snapshot.transcript?.messages.at(-1)?.messageId).toBe(1);
+		expect(a.client.snapshot.transcript?.deliveredUpTo).toBe(1);
+		expect(a.client.snapshot.error).toBeNull();
+		expect(b.client.snapshot.error).toBeNull();
+	});
+
+	it("a burst is confirmed by fewer receipts than messages, the last one for the highest id", async () => {
+		const { a, b } = await pair();
+		const burst = ["one", "two", "three", "four", "five"];
+		for (const m of burst) a.client.send(m);
+		const got = await until(b.client, "the burst", (s) => texts(s, false).length === burst.length);
+		expect(texts(got, false)).toEqual(burst);
+		await until(a.client, "all delivered", (s) => mine(s).every((m) => m.state === "delivered"));
+		const receipts = receiptsOf(b);
+		expect(receipts.at(-1)).toBe(got.transcript?.lastReceived);
+		expect(receipts.length).toBeLessThan(burst.length);
+		// Cumulative: never backwards.
+		expect([...receipts].sort((x, y) => Number(x) - Number(y))).toEqual(receipts);
+	});
+
+	it("a partner that sends no receipts only costs latency: acked within about a second, in order, never delivered", async () => {
+		const a = tab();
+		const b = tab(undefined, { withoutReceipts: true });
+		a.client.start({ gender: "female", preference: "any" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		await until(a.client, "a chatting", chatting);
+		await until(b.client, "b chatting", chatting);
+		const started = Date.now();
+		const words = ["slow", "acks", "still", "in order"];
+		for (const w of words) a.client.send(w);
+		// Acked by the server once it has stored them, not on the partner's word.
+		await until(a.client, "all acked", (s) => mine(s).every(isAcked), RECEIPT_TIMEOUT_MS + 4_000);
+		const acked = Date.now() - started;
+		expect(mine(a.client.snapshot).map((m) => m.state)).toEqual(["sent", "sent", "sent", "sent"]);
+		const got = await until(b.client, "all four", (s) => texts(s, false).length === words.length);
+		expect(texts(got, false)).toEqual(words);
+		// Each written once: a slow ack is no reason to write a message again.
+		expect(a.sent.filter((f) => f.type === "send_message")).toHaveLength(words.length);
+		expect(receiptsOf(b)).toEqual([]);
+		console.log(`four messages to a partner without receipts acked after ${acked} ms`);
+	});
+
+	it("a message written but not acked when the tab goes away is resent after the reload and arrives once", async () => {
+		const a = tab();
+		// A partner without receipts: acks come only once the server has stored the message.
+		const b = tab(undefined, { withoutReceipts: true });
+		a.client.start({ gender: "female", preference: "any" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		await until(a.client, "a chatting", chatting);
+		await until(b.client, "b chatting", chatting);
+		const key = a.client.send("written, then the tab closed") ?? "";
+		// Written at once (send() pumps synchronously); its ack cannot have come yet.
+		expect(a.sent.at(-1)).toMatchObject({ type: "send_message", payload: { client_msg_id: key } });
+		a.client.close();
+		const saved = JSON.parse(a.session.getItem("flamingo.chat") ?? "null") as { messages: ChatMessage[] };
+		expect(saved.messages.find((m) => m.key === key)?.state).toBe("sending");
+
+		const reloaded = tab(a);
+		reloaded.client.connect();
+		await until(reloaded.client, "acked after the reload", (s) => isAcked(mine(s).find((m) => m.key === key)), 10_000);
+		expect(reloaded.sent.filter((f) => f.type === "send_message").map((f) => f.payload.client_msg_id)).toEqual([key]);
+		await until(b.client, "arrived", (s) => texts(s, false).length === 1);
+		// Another message behind it proves nothing more was coming: the resend was not delivered a second time.
+		reloaded.client.send("and this one after it");
+		const got = await until(b.client, "the next one", (s) => texts(s, false).length >= 2);
+		expect(texts(got, false)).toEqual(["written, then the tab closed", "and this one after it"]);
 	});
 
 	it("refuses to send empty or too long messages locally", async () => {

@@ -1,7 +1,7 @@
 // Every sentence the app shows, in plain words.
 
 import type { AgeBand, Gender } from "../../protocol/schemas";
-import type { ClientEndReason } from "../flamingo-client";
+import type { ClientEndReason, MessageState } from "../flamingo-client";
 
 export const END_REASONS: Record<ClientEndReason, string> = {
 	you_left: "You ended the chat.",
@@ -43,6 +43,14 @@ export const AGE_GROUPS: Record<AgeBand, { name: string; rule: string }> = {
 	adult: { name: "18 or older", rule: "You will only be matched with adults." },
 	teen: { name: "13–17", rule: "You will only be matched with other teens (13–17)." },
 };
+
+/** The line under a message of ours: how far it got (sending → sent → delivered), or that the link gate refused it. */
+export const MESSAGE_STATES = {
+	sending: "Sending…",
+	sent: "Sent",
+	delivered: "Delivered",
+	refused: "Not sent",
+} as const satisfies Record<Exclude<MessageState, "received">, string>;
 
 export const LINK_BLOCKED =
 	"Links and contact details are blocked for the first 30 seconds and your first 3 messages — get to know each other first.";
