@@ -23,10 +23,10 @@ export interface Timings {
 	/** A chat ends this long after its match, however busy: as long as its tickets live. */
 	maxChatMs: number;
 	/**
-	 * A chat with no frame for this long is quiet: what it keeps in memory is
-	 * flushed into its sockets' attachments and its heartbeat sweep moves to
-	 * the alarm. While frames keep coming, sweeps run on them and the alarm
-	 * is left alone (each `setAlarm` is a row written). Not in PROTOCOL.md.
+	 * A chat with no frame for this long is quiet: what it keeps in memory
+	 * at no row's cost (next message id, receipts seen) is flushed into its
+	 * sockets' attachments, and from then on the object may hibernate (its
+	 * pending timer kept it awake until here). Not in PROTOCOL.md.
 	 */
 	quietMs: number;
 }
@@ -44,7 +44,7 @@ export const DEFAULT_TIMINGS: Timings = {
 	linkGateMs: 30_000,
 	initTimeoutMs: INIT_TIMEOUT_MS,
 	maxChatMs: TICKET_TTL_MS,
-	quietMs: 5_000,
+	quietMs: 1_000,
 };
 
 function ms(value: string | undefined, fallback: number): number {

@@ -48,7 +48,8 @@ export class MessageIds {
 	 */
 	ahead(): number | null {
 		if (this.nextId + LOW_WATER <= this.reservedBelow) return null;
-		this.reservedBelow = this.nextId + ID_BLOCK;
+		// A block further (one write per ID_BLOCK ids), and after a restart at least half a block ahead.
+		this.reservedBelow = Math.max(this.reservedBelow + ID_BLOCK, this.nextId + LOW_WATER);
 		return this.reservedBelow;
 	}
 }

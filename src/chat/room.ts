@@ -78,15 +78,14 @@ interface ChatAttachment {
 export const CLOSE_BAD_TICKET = 4401;
 /** How long a failed notice to the Matchmaker waits before it is tried again. */
 const NOTIFY_RETRY_MS = 5_000;
-/** While busy, the alarm still fires at least this often (a restart then leaves no chat behind for long). */
-const BUSY_BACKSTOP_MS = 5 * 60_000;
 /** Acked messages whose client_msg_id a resend is recognised by after they left storage (or never reached it). */
 const RECENT_CLIENT_IDS = 512;
 /**
- * How many of them per sender survive hibernation (an attachment holds 2 KiB
- * at most): an outbox resent after a reconnect is its last few messages.
+ * How many of them per sender survive hibernation (an attachment holds
+ * 16 KiB at most; 32 ids of 64 characters for two senders take about 6):
+ * an outbox resent after a reconnect is its last few messages.
  */
-const KEPT_CLIENT_IDS = 6;
+const KEPT_CLIENT_IDS = 32;
 
 type Sync = void | Promise<void>;
 
@@ -102,6 +101,8 @@ export class ChatRoom extends DurableObject<Env> {
 	/** Receipts for ids up to this are accepted without knowing the sender (ids handed out before a restart). */
 	private idsBeforeRestart = 0;
 	private lobbyTold = false;
+	/** A `chatJoined` notice failed (or a restart cannot tell): the alarm retries it. */
+	private lobbyRetry = false;
 	private readonly unconfirmed = new Unconfirmed();
 	/** sender + client_msg_id → how it was acked, for resends; newest last, bounded. */
 	private readonly recentAcks = new Map<string, AcceptedAs>();
@@ -141,6 +142,7 @@ export class ChatRoom extends DurableObject<Env> {
 		if (!loaded) return null;
 		const { state } = loaded;
 		this.lobbyTold = loaded.lobbyTold;
+		this.lobbyRetry = !loaded.lobbyTold;
 		const kept = this.ctx
 			.getWebSockets()
 			.map((ws) => attachment(ws).v)
@@ -234,6 +236,8 @@ export class ChatRoom extends DurableObject<Env> {
 			}
 		} catch (err) {
 			log({ event: "internal_error", where: "chat room: chatJoined (will retry)", error: errorText(err) });
+			this.lobbyRetry = true;
+			this.reschedule(Date.now());
 		}
 	}
 
@@ -519,7 +523,6 @@ export class ChatRoom extends DurableObject<Env> {
 			}
 			// Quiet: the object may hibernate from here on.
 			this.settled = true;
-			this.sweep(state, now);
 			this.flushVolatile(state);
 			this.reschedule(now);
 		} catch (err) {
@@ -617,11 +620,15 @@ export class ChatRoom extends DurableObject<Env> {
 		const member = state.members[user];
 		if (!member || member.offlineSince !== null) return;
 		member.offlineSince = now;
-		this.store.saveMembers(state);
-		// What this user did not confirm may never have reached it: the server answers for it now.
+		// What this user did not confirm may never have reached it: the server
+		// answers for it now, holds it like a message sent while the user was
+		// away (never dropped to make room), and sends it again on return.
 		const partnerId = partnerOf(state, user);
 		const waiting = this.unconfirmed.takeFrom(partnerId);
-		this.storeMessages(waiting, true);
+		const first = waiting[0];
+		if (first) member.delivered = Math.min(member.delivered, first.id - 1);
+		this.store.saveMembers(state);
+		this.storeMessages(waiting, false);
 		for (const m of waiting) this.ack(state, m);
 		const partner = this.socketOf(partnerId);
 		if (partner) send(partner, "partner_status", { online: false });
@@ -632,9 +639,13 @@ export class ChatRoom extends DurableObject<Env> {
 		this.reschedule(now);
 	}
 
-	/** Closes sockets silent for longer than the heartbeat timeout (at most once per sweep interval). */
-	private sweep(state: ChatState, now: number): void {
-		if (now < this.nextSweep) return;
+	/**
+	 * Closes sockets silent for longer than the heartbeat timeout: on frames
+	 * at most once per sweep interval (free while the object is awake), and
+	 * always when the alarm fires.
+	 */
+	private sweep(state: ChatState, now: number, force = false): void {
+		if (now < this.nextSweep && !force) return;
 		this.nextSweep = now + this.timings.sweepMs;
 		for (const ws of this.openSockets()) {
 			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
@@ -651,9 +662,9 @@ export class ChatRoom extends DurableObject<Env> {
 		if (tomb) return this.settleTombstone(tomb, now);
 		const state = this.state();
 		if (!state) return;
-		if (!this.lobbyTold) await this.tellLobbyJoined(state);
+		if (!this.lobbyTold && this.lobbyRetry) await this.tellLobbyJoined(state);
 		this.storeOverdue(state, now);
-		this.sweep(state, now);
+		this.sweep(state, now, true);
 		const cause = dueEnd(state, now, this.timings);
 		if (cause) return this.end(state, cause);
 		this.reschedule(now);
@@ -760,9 +771,11 @@ export class ChatRoom extends DurableObject<Env> {
 
 	/**
 	 * One alarm: the earliest end deadline, a retry of the Matchmaker notice,
-	 * and while anyone is connected the next heartbeat sweep (when quiet) or
-	 * a backstop (when busy: frames run the sweeps then). Set only when it
-	 * moves earlier than the one pending: each `setAlarm` is a row written.
+	 * and while anyone is connected the moment the longest-silent socket
+	 * would pass the heartbeat timeout (pings answered by the runtime move it
+	 * later without waking the object, so it fires about once a ping
+	 * interval, busy or not). Set only when that is earlier than the alarm
+	 * pending: each `setAlarm` is a row written.
 	 */
 	private reschedule(now: number): void {
 		const state = this.state();
@@ -770,14 +783,11 @@ export class ChatRoom extends DurableObject<Env> {
 		const candidates: number[] = [];
 		const deadline = nextDeadline(state, this.timings);
 		if (deadline !== null) candidates.push(deadline);
-		if (!this.lobbyTold) candidates.push(now + NOTIFY_RETRY_MS);
-		if (this.openSockets().length > 0) {
-			if (now - this.lastActivity >= this.timings.quietMs) {
-				if (this.nextSweep <= now) this.nextSweep = now + this.timings.sweepMs;
-				candidates.push(this.nextSweep);
-			} else {
-				candidates.push(now + BUSY_BACKSTOP_MS);
-			}
+		if (!this.lobbyTold && this.lobbyRetry) candidates.push(now + NOTIFY_RETRY_MS);
+		const open = this.openSockets();
+		if (open.length > 0) {
+			const silentSince = Math.min(...open.map((ws) => lastSeen(this.ctx, ws, attachment(ws).seen)));
+			candidates.push(silentSince + this.timings.heartbeatTimeoutMs + 1);
 		}
 		if (candidates.length === 0) return;
 		const at = Math.max(now + 1, Math.min(...candidates));
