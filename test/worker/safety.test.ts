@@ -1,7 +1,7 @@
 // Safety rules through real sockets: age bands, the first-contact link gate,
 // reports that stick, recent partners kept apart, and the abuse challenge.
 import { describe, expect, it } from "vitest";
-import { solve } from "../../src/safety/pow";
+import { checkSolution, solve } from "../../src/safety/pow";
 import { chattingPair, initUser, type Joined, join, lobbyName, lobbyStub, openChat } from "./helpers";
 
 /** `a` waits, `b` joins and is matched with it; `a` opens the chat and leaves at once. */
@@ -190,14 +190,10 @@ describe("abuse challenge", () => {
 		expect(await x.lobby.expect("challenge")).toEqual(challenge);
 		x.lobby.send({ type: "solve", payload: { nonce: "0".repeat(32), solution: "1" } });
 		expect((await x.lobby.expectError("invalid_solution")).message).toMatch(/stale/);
+		// A wrong solution: one whose hash does not start with enough zero bits
+		// (about one in 2^difficulty candidates would be right).
 		let wrong = 0;
-		while (
-			await (async () => {
-				const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${challenge.nonce}:w${wrong}`));
-				return new Uint8Array(d)[0] === 0;
-			})()
-		)
-			wrong++;
+		while (await checkSolution(challenge.nonce, `w${wrong}`, challenge.difficulty)) wrong++;
 		x.lobby.send({ type: "solve", payload: { nonce: challenge.nonce, solution: `w${wrong}` } });
 		await x.lobby.expectError("invalid_solution");
 		const solution = await solve(challenge.nonce, challenge.difficulty);
