@@ -1,13 +1,15 @@
 // `npm run bench:profile`: where our server's CPU goes. Starts our server
 // (the real `npm run dev`, pinned like the bench), attaches to the runtime's
 // V8 through wrangler's inspector port, and records a CPU profile during each
-// of three loads: relay, joins, new connections. Prints the functions with
+// of three loads: relay (clients confirming with delivery receipts, as the
+// bundled client does), joins, new connections. Prints the functions with
 // the most self time (bundled names; time in native calls such as SQLite and
 // crypto counts to the JavaScript function that made them).
 
 import { closeAll, openLobby, pool, type Sock } from "./lib/client.ts";
 import { Inspector } from "./lib/inspector.ts";
 import { poissonTimes, rng, runSchedule, sleep } from "./lib/poisson.ts";
+import { ReceiptSender } from "./lib/receipts.ts";
 import { type BenchServer, pinSelf, startServer } from "./lib/servers.ts";
 import { closeChats, JOIN_ANY, openChats } from "./scenarios/common.ts";
 
@@ -92,9 +94,16 @@ async function main(): Promise<void> {
 		const log = (m: string) => process.stderr.write(`${m}\n`);
 		// Relay: 200 chats, 400 messages/s for 10 s.
 		const chats = await openChats(server, 200, "prof", log);
+		// The clients confirm what they receive, as the bundled client does (50 ms, PROTOCOL.md 1.1).
+		const receipts: ReceiptSender[] = [];
 		for (const c of chats) {
-			c.a.onFrame = () => {};
-			c.b.onFrame = () => {};
+			for (const s of [c.a, c.b]) {
+				const receipt = new ReceiptSender(s, 50);
+				receipts.push(receipt);
+				s.onFrame = (frame) => {
+					if (frame.type === "message_received") receipt.got(Number(frame.payload.message_id));
+				};
+			}
 		}
 		const random = rng(7);
 		await profiled(inspector, "relay, 400 messages/s for 10 s", async () => {
@@ -106,7 +115,9 @@ async function main(): Promise<void> {
 			});
 			await sleep(1000);
 		});
+		for (const r of receipts) r.flush();
 		await closeChats(server, chats);
+		for (const r of receipts) r.stop();
 		// Joins: 2,000 initialised sockets, 200 joins/s for 10 s.
 		const url = `${server.wsUrl}${server.lobbyPath}`;
 		const { results } = await pool(

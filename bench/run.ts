@@ -10,9 +10,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
+import { openLobby, type Sock } from "./lib/client.ts";
 import { median, medianSummary, round, type Summary } from "./lib/histogram.ts";
 import { LOOP_DELAY_LIMIT_MS } from "./lib/loop-delay.ts";
-import { latencyTable, plainTable, type Row, type Target, target, targetTable } from "./lib/report.ts";
+import { info, latencyTable, plainTable, type Row, type Target, target, targetTable } from "./lib/report.ts";
+import { type ChatRows, type LobbyRows, ServerEvents } from "./lib/server-log.ts";
 import { type BenchServer, pinSelf, ROOT, type ServerKind, startServer } from "./lib/servers.ts";
 import { waitIdle } from "./lib/window.ts";
 import type { Measured } from "./scenarios/common.ts";
@@ -21,7 +23,7 @@ import { type HostileResult, hostileScenario } from "./scenarios/hostile.ts";
 import { type LadderResult, ladderScenario } from "./scenarios/ladder.ts";
 import { type MemoryResult, memoryScenario } from "./scenarios/memory.ts";
 import { type QueueResult, queueScenario } from "./scenarios/queue.ts";
-import { relayScenario } from "./scenarios/relay.ts";
+import { type RelayResult, relayScenario } from "./scenarios/relay.ts";
 
 const SCENARIOS = ["memory", "relay", "ladder", "queue", "handover", "hostile"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -39,7 +41,8 @@ const num = (name: string, fallback: number) => {
 };
 if (flag("help")) {
 	console.log(`npm run bench -- [--quick] [--json[=path]] [--only=${SCENARIOS.join(",")}] [--servers=${SERVERS.join(",")}]
-  [--repeats=N] [--relay-pairs=N] [--relay-rate=R] [--relay-window-s=S] [--persist-base=DIR] [--no-pin]
+  [--repeats=N] [--relay-pairs=N] [--relay-rate=R] [--relay-window-s=S] [--relay-light-pairs=N]
+  [--relay-older-pairs=N] [--receipt-delay-ms=MS] [--persist-base=DIR] [--no-pin]
   [--hostile-attackers=sweep,flood,big,stats]`);
 	process.exit(0);
 }
@@ -55,6 +58,8 @@ const pin = !flag("no-pin") && cpus().length >= 2;
 const attackers = new Set((value("hostile-attackers") ?? "sweep,flood,big,stats").split(","));
 /** Where wrangler's --persist-to directories go (e.g. /dev/shm to take the disk out of the picture). */
 const persistBase = value("persist-base");
+/** How long ours' clients wait before a delivery receipt (the bundled client: 50 ms; PROTOCOL.md: within 100). */
+const receiptDelayMs = num("receipt-delay-ms", 50);
 
 const config = {
 	mode: quick ? "quick" : "full",
@@ -67,9 +72,27 @@ const config = {
 		repeats,
 		drainMs: 5000,
 		seed,
+		/** Ours' clients confirm with delivery receipts, as the bundled client does. */
+		receipts: true,
+		receiptDelayMs,
+		/** After the chats were left: how long their `chat_ended` lines (the rows they wrote) may take. */
+		endWaitMs: 30_000,
 	},
 	/** A second, light relay load: per-message cost without queueing (0 pairs: skipped). */
 	relayLight: { pairs: num("relay-light-pairs", quick ? 0 : 100), windowS: 5, warmupS: 2 },
+	/**
+	 * Ours only, light load, clients that never send receipts (an older client
+	 * as the partner): every message is stored, its ack waits for that (0 pairs: skipped).
+	 */
+	relayOlder: {
+		pairs: num("relay-older-pairs", quick ? 10 : 100),
+		windowS: quick ? 3 : 5,
+		warmupS: quick ? 1 : 2,
+		receipts: false,
+		label: "older clients",
+	},
+	/** The Matchmaker sweeps (and logs `lobby_load`) every 20 s by default: the longest wait for a line. */
+	lobbyLineWaitMs: 25_000,
 	ladder: {
 		rates: quick ? [50, 200] : [50, 100, 200, 400, 600, 800, 1200, 1600],
 		stepS: quick ? 1 : 1.5,
@@ -99,6 +122,7 @@ const config = {
 		statsLoops: attackers.has("stats") ? 3 : 0,
 		drainMs: 5000,
 		seed,
+		receiptDelayMs,
 	},
 	/** Variables for our server: no per-IP limits (one address), no heartbeat closes during long idle phases. */
 	oursVars: { PER_IP_LIMITS: "off", HEARTBEAT_TIMEOUT_MS: "600000" },
@@ -123,12 +147,32 @@ const warnings: string[] = [];
 const results: {
 	relay: Partial<Record<ServerKind, Measured[]>>;
 	relayLight: Partial<Record<ServerKind, Measured[]>>;
+	/** Ours only: the light relay with clients that never send receipts. */
+	relayOlder: Partial<Record<ServerKind, Measured[]>>;
+	/** Ours: rows its objects wrote, from their own log lines (chat_ended per chat, lobby_load per sweep). */
+	rows: {
+		relay: ChatRows | null;
+		relayLight: ChatRows | null;
+		relayOlder: ChatRows | null;
+		/** The Matchmaker's lines over all of ours' relay runs (every chat there went match → join → leave → end). */
+		lobby: LobbyRows | null;
+	};
 	ladder: Partial<Record<ServerKind, LadderResult[]>>;
 	queue: QueueResult | null;
 	handover: Partial<Record<ServerKind, Measured[]>>;
 	memory: Partial<Record<ServerKind, MemoryResult>>;
 	hostile: HostileResult | null;
-} = { relay: {}, relayLight: {}, ladder: {}, queue: null, handover: {}, memory: {}, hostile: null };
+} = {
+	relay: {},
+	relayLight: {},
+	relayOlder: {},
+	rows: { relay: null, relayLight: null, relayOlder: null, lobby: null },
+	ladder: {},
+	queue: null,
+	handover: {},
+	memory: {},
+	hostile: null,
+};
 
 async function stopAll(): Promise<void> {
 	const all = [...servers.values(), ...(hostileServer ? [hostileServer] : [])];
@@ -237,6 +281,59 @@ function fdLimit(pid: number): number {
 	}
 }
 
+/**
+ * The Matchmaker's `lobby_load` lines over a span of ours' scenarios. It
+ * logs one per sweep (every 20 s) that had something to count, each with the
+ * matches made and rows written since the one before; so the span starts
+ * at a line, and ends at the first line after the last chat of the span
+ * ended (its `chatEnded` RPC reached the lobby before the chat logged
+ * `chat_ended`). Bounded waits; a span whose end line did not come is marked
+ * incomplete.
+ *
+ * The counts are kept in the object's memory: a Matchmaker that hibernates
+ * between two sweeps (about 10 s without an event that reaches it) loses
+ * them, and its next line starts from zero. An initialised "sentinel" socket
+ * therefore sends a ping frame the runtime does not answer itself (it has a
+ * payload) every 2 s during the span: the object stays awake, as a lobby
+ * with users is, its sweep keeps running, and no count is lost.
+ */
+async function lobbySpan(server: BenchServer): Promise<{
+	end(lastChatEndedAt: number): Promise<LobbyRows>;
+	close(): void;
+}> {
+	const events = new ServerEvents(server);
+	let sentinel: Sock | null = null;
+	let pinger: NodeJS.Timeout | null = null;
+	const close = () => {
+		if (pinger) clearInterval(pinger);
+		sentinel?.close();
+		events.stop();
+	};
+	try {
+		const opened = performance.now();
+		sentinel = await openLobby(`${server.wsUrl}${server.lobbyPath}`);
+		pinger = setInterval(() => sentinel?.send({ type: "ping", payload: {} }), 2_000);
+		const from = await events.waitLobbyLine(opened, config.lobbyLineWaitMs);
+		if (from === null)
+			log(`  ours: no lobby_load line within ${config.lobbyLineWaitMs / 1000} s; rows per match not measured`);
+		return {
+			async end(lastChatEndedAt: number) {
+				if (from === null) return events.lobbyRows(0, -1, false);
+				const to = await events.waitLobbyLine(lastChatEndedAt, config.lobbyLineWaitMs);
+				const rows = events.lobbyRows(from, to ?? performance.now(), to !== null);
+				log(
+					`  ours: Matchmaker over ${rows.seconds} s (${rows.lines} lobby_load lines${to === null ? ", the last one did NOT come" : ""}): ${rows.matches} matches, ${rows.rowsWritten} rows written, ${rows.rowsPerMatch ?? "not measured"} per match`,
+				);
+				return rows;
+			},
+			close,
+		};
+	} catch (err) {
+		close();
+		throw err;
+	}
+}
+
 async function main(): Promise<number> {
 	if (pin && !(await pinSelf("1")))
 		log("bench: could not pin the generator to core 1 (taskset failed); running unpinned");
@@ -277,16 +374,38 @@ async function main(): Promise<number> {
 			// that cannot keep up leaves a backlog behind, and on the shared core
 			// it would land in the next server's window.
 			const order = [...servers.values()].sort((a, b) => Number(a.kind === "ours") - Number(b.kind === "ours"));
-			if (config.relayLight.pairs > 0) {
-				const light = { ...config.relay, ...config.relayLight };
+			const ours = servers.get("ours");
+			// The Matchmaker's rows per match over ours' relay runs, between two of its lines.
+			const lobby = ours ? await lobbySpan(ours) : null;
+			try {
+				if (config.relayLight.pairs > 0) {
+					const light = { ...config.relay, ...config.relayLight, label: "light" };
+					for (const s of order) {
+						await idle();
+						const r = await relayScenario(s, light, log);
+						results.relayLight[s.kind] = r.windows;
+						if (s.kind === "ours") results.rows.relayLight = r.rows;
+					}
+				}
+				if (ours && config.relayOlder.pairs > 0) {
+					await idle();
+					const r = await relayScenario(ours, { ...config.relay, ...config.relayOlder }, log);
+					results.relayOlder.ours = r.windows;
+					results.rows.relayOlder = r.rows;
+				}
+				let last: RelayResult | null = null;
 				for (const s of order) {
 					await idle();
-					results.relayLight[s.kind] = await relayScenario(s, light, log);
+					const r = await relayScenario(s, config.relay, log);
+					results.relay[s.kind] = r.windows;
+					if (s.kind === "ours") {
+						results.rows.relay = r.rows;
+						last = r;
+					}
 				}
-			}
-			for (const s of order) {
-				await idle();
-				results.relay[s.kind] = await relayScenario(s, config.relay, log);
+				if (lobby) results.rows.lobby = await lobby.end(last?.lastEndedAt ?? performance.now());
+			} finally {
+				lobby?.close();
 			}
 			await freshIfBusy();
 		});
@@ -392,6 +511,13 @@ function summarize() {
 			scenario: `relay ${config.relayLight.pairs}×${config.relay.ratePerPair}/s`,
 			server: kind,
 			...medianMeasured(list),
+		});
+	}
+	if (results.relayOlder.ours) {
+		rows.push({
+			scenario: `relay ${config.relayOlder.pairs}×${config.relay.ratePerPair}/s, no receipts`,
+			server: "ours",
+			...medianMeasured(results.relayOlder.ours),
 		});
 	}
 	const ladder: Partial<
@@ -504,6 +630,7 @@ function summarize() {
 			}),
 		);
 	}
+	targets.push(...receiptTargets());
 	if (ladder.ours && ladder["bare-do"]) {
 		targets.push(
 			target({
@@ -649,6 +776,169 @@ function summarize() {
 	return { rows, relay, ladder, queue, handover, targets };
 }
 
+/** The median over windows of a latency summary a relay window keeps in `extra` (ack, receipt). */
+function extraLatency(list: Measured[] | undefined, key: "ackLatency" | "deliveredLatency"): Summary | null {
+	const found = (list ?? []).map((m) => m.extra?.[key] as Summary | null | undefined).filter((x): x is Summary => !!x);
+	return found.length > 0 ? medianSummary(found) : null;
+}
+
+/** Receipts (`received` frames) the clients sent per message, over all windows of a run. */
+function receiptsPerMessage(list: Measured[] | undefined): number {
+	let receipts = 0;
+	let sent = 0;
+	for (const m of list ?? []) {
+		receipts += Number(m.extra?.receipts ?? 0);
+		sent += Number(m.extra?.sent ?? 0);
+	}
+	return sent > 0 ? round(receipts / sent) : Number.NaN;
+}
+
+/** Rows written (the bill) and the receipts' latencies: the goal, and figures beside it. */
+function receiptTargets(): Target[] {
+	const out: Target[] = [];
+	const heavy = results.rows.relay;
+	const load = `${config.relay.pairs} chats × ${config.relay.ratePerPair}/s`;
+	if (heavy) {
+		out.push(
+			target({
+				name: "rows per 1,000 messages, both sides confirming",
+				figure: "message rows written per 1,000 messages",
+				ours: heavy.messageRowsPer1000,
+				reference: null,
+				referenceName: "",
+				value: heavy.messageRowsPer1000,
+				op: "<=",
+				limit: 10,
+				note: `${load}; ${heavy.messageRowsWritten} rows for ${heavy.messages} messages in ${heavy.chats} chats (chat_ended lines${heavy.missing > 0 ? `, ${heavy.missing} missing` : ""})`,
+			}),
+			info({
+				name: "all rows per 1,000 messages, both sides confirming",
+				figure: "rows written per 1,000 messages, chats' own rows included",
+				value: heavy.rowsPer1000,
+				note: `${load}; ${heavy.rowsWritten} rows`,
+			}),
+			info({
+				name: "rows per chat, match to end",
+				figure: "rows written per chat (chat_ended lines)",
+				value: heavy.rowsPerChat,
+				note: `${load}; ${heavy.otherRowsPerChat} of them not for messages`,
+			}),
+		);
+	}
+	const ack = extraLatency(results.relay.ours, "ackLatency");
+	const delivered = extraLatency(results.relay.ours, "deliveredLatency");
+	for (const [what, figure, l] of [
+		["ack latency", "ms, send → message_sent", ack],
+		["receipt latency", "ms, send → message_delivered", delivered],
+	] as const) {
+		if (!l) continue;
+		out.push(
+			info({ name: `${what} p50`, figure, value: l.p50, note: `${load}, receipts after ${receiptDelayMs} ms` }),
+			info({ name: `${what} p99`, figure, value: l.p99, note: `${load}, receipts after ${receiptDelayMs} ms` }),
+		);
+	}
+	const older = results.rows.relayOlder;
+	const olderAck = extraLatency(results.relayOlder.ours, "ackLatency");
+	const olderLoad = `${config.relayOlder.pairs} chats × ${config.relay.ratePerPair}/s, no receipts`;
+	if (olderAck) {
+		out.push(
+			info({
+				name: "older client as partner: ack latency p50",
+				figure: "ms, send → message_sent",
+				value: olderAck.p50,
+				note: olderLoad,
+			}),
+			info({
+				name: "older client as partner: ack latency p99",
+				figure: "ms, send → message_sent",
+				value: olderAck.p99,
+				note: olderLoad,
+			}),
+		);
+	}
+	if (older) {
+		out.push(
+			info({
+				name: "older client as partner: rows per 1,000 messages",
+				figure: "message rows written per 1,000 messages",
+				value: older.messageRowsPer1000,
+				note: `${olderLoad}; all rows ${older.rowsPer1000} per 1,000, ${older.messagesStored} of ${older.messages} messages stored`,
+			}),
+		);
+	}
+	const lobby = results.rows.lobby;
+	if (lobby) {
+		out.push(
+			info({
+				name: "rows per match, Matchmaker",
+				figure: "rows written / matches (lobby_load lines)",
+				value: lobby.rowsPerMatch ?? Number.NaN,
+				note: `${lobby.rowsWritten} rows, ${lobby.matches} matches over ours' relay runs (${lobby.lines} lines, ${lobby.seconds} s${lobby.complete ? "" : ", the closing line did not come"})`,
+			}),
+		);
+	}
+	return out;
+}
+
+function receiptsTable(): string {
+	const runs: [string, Measured[] | undefined, ChatRows | null, boolean][] = [
+		[`relay ${config.relay.pairs}×${config.relay.ratePerPair}/s`, results.relay.ours, results.rows.relay, true],
+		[
+			`relay ${config.relayLight.pairs}×${config.relay.ratePerPair}/s`,
+			results.relayLight.ours,
+			results.rows.relayLight,
+			true,
+		],
+		[
+			`relay ${config.relayOlder.pairs}×${config.relay.ratePerPair}/s, no receipts`,
+			results.relayOlder.ours,
+			results.rows.relayOlder,
+			false,
+		],
+	];
+	const cell = (l: Summary | null) => (l ? `${l.p50} / ${l.p99}` : "-");
+	const body = runs
+		.filter(([, list]) => list && list.length > 0)
+		.map(([name, list, r, receipts]) => [
+			name,
+			receipts ? `after ${receiptDelayMs} ms` : "none",
+			receipts ? String(receiptsPerMessage(list)) : "-",
+			cell(extraLatency(list, "ackLatency")),
+			cell(extraLatency(list, "deliveredLatency")),
+			r ? `${r.chats}${r.missing > 0 ? ` (${r.missing} missing)` : ""}` : "-",
+			r ? String(r.messages) : "-",
+			r ? String(r.messagesStored) : "-",
+			r ? String(r.messageRowsPer1000) : "-",
+			r ? String(r.rowsPer1000) : "-",
+			r ? String(r.rowsPerChat) : "-",
+		]);
+	if (body.length === 0) return "";
+	const lobby = results.rows.lobby;
+	return [
+		"Delivery receipts and rows written (ours; rows from the chats' chat_ended lines; latencies medians of windows):",
+		plainTable(
+			[
+				"run",
+				"receipts",
+				"receipts/msg",
+				"ack p50/p99 ms",
+				"delivered p50/p99 ms",
+				"chats ended",
+				"messages",
+				"stored",
+				"msg rows/1000",
+				"rows/1000",
+				"rows/chat",
+			],
+			body,
+		),
+		lobby
+			? `Matchmaker over ours' relay runs: ${lobby.matches} matches, ${lobby.rowsWritten} rows written, ${lobby.rowsPerMatch ?? "not measured"} rows per match (${lobby.lines} lobby_load lines over ${lobby.seconds} s${lobby.complete ? "" : "; the closing line did not come"}; upgrades ${lobby.upgrades}, frames ${lobby.frames}, rpc_chat ${lobby.rpcChat}, alarms ${lobby.alarms})`
+			: "",
+		"",
+	].join("\n");
+}
+
 function ladderTable(): string {
 	const out: string[][] = [];
 	for (const [kind, list] of Object.entries(results.ladder) as [ServerKind, LadderResult[]][]) {
@@ -746,6 +1036,7 @@ const doc = {
 	sustained: summary.ladder,
 	memory: results.memory,
 	hostile: results.hostile,
+	rows: results.rows,
 	raw: results,
 };
 const human = [
@@ -793,6 +1084,7 @@ const human = [
 	),
 	"",
 	hostileTable(),
+	receiptsTable(),
 	targetTable(summary.targets),
 	"",
 	doc.valid

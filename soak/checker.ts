@@ -2,12 +2,13 @@
 // was every acked message delivered exactly once, in message_id order, and
 // did nothing cross into another chat?
 //
-// The promise checked (PROTOCOL.md, Delivery guarantees): within one live
-// chat, every message the server acked with `message_sent` is delivered to
-// the partner once, in `message_id` order, across reconnects of either side
-// within the 30 s grace period. So an acked message that never arrived is
-// `lost` only when its recipient was still in that chat, or came back to it,
-// after the message was acked:
+// The promise checked (PROTOCOL.md, Delivery guarantees, and 1.1, Delivery
+// receipts): within one live chat, every message the server acked with
+// `message_sent` (confirmed by the partner's client, or stored) is delivered
+// to the partner once, in `message_id` order, across reconnects of either
+// side within the 30 s grace period and across a restart of the server. So
+// an acked message that never arrived is `lost` only when its recipient was
+// still in that chat, or came back to it, after the message was acked:
 //
 // - the recipient was in the chat at its end: it read `chat_ended` for it on
 //   its chat socket, or the chat was still live when the run stopped and the
@@ -15,16 +16,42 @@
 // - or the recipient received a later message of the same direction (a gap);
 // - or the recipient rejoined the chat (read `chat_joined`) after the ack, on
 //   a connection that then stayed up and unstalled long enough for the held
-//   messages to arrive (`settledJoins`).
+//   messages to arrive: it went quiet for a while before it ended
+//   (`settledJoins`, soak/client.ts).
 //
 // Otherwise (the recipient dropped and the chat ended without it, e.g.
 // `partner_disconnected` after the grace period) the message may rightly
 // never arrive: it is counted as `excluded`, not as lost.
 //
-// Duplicates and order are judged per connection, with the `after=N` the
-// connection asked with: a message delivered again is `duplicated` unless the
-// client asked for it (a new connection with `after=N` below its id: then it
-// is `redelivered`, allowed). Ids must rise within a connection, and a
+// Ids may jump forward after a restart (never back, never reused), so gaps
+// in the ids are not losses: only acked messages are looked for.
+//
+// One message, two ids: a restart of the chat's object between a message's
+// delivery and the moment its sender reads the ack loses what the server
+// knew of it (nothing is stored while a receipt is awaited, and a receipt's
+// ack that found the sender offline lives in memory); the sender resends it
+// with the same `client_msg_id`, it gets a new, higher id and reaches the
+// recipient again. The recipient's client drops that copy (same
+// `client_msg_id`); its id still counts. The object restarts with the server
+// (`CheckOptions.restarts`), and also on its own when it is evicted from
+// memory while both members are offline (no socket is left to keep its
+// volatile state): so a copy is allowed, and counted (`copies`,
+// `droppedCopies`, and how many of them came outside any server restart),
+// when its new id is higher than the old one and the sender never read an
+// ack for the old one. Otherwise one message under two ids is `mismatched`.
+//
+// Duplicates are judged on what the recipient's client showed: a message
+// its transcript showed twice (under two ids) is `duplicated`; a copy it
+// dropped is not. Logs without the `shown` mark (older tests) are read as
+// FlamingoClient would: a copy is shown if its message was not shown yet and
+// its id is above every id received before (on a new connection, above the
+// `after=N` it asked with).
+//
+// The same id again is judged per connection, with the `after=N` the
+// connection asked with: allowed (`redelivered`) on a new connection with
+// `after=N` below the id (the client asked for it), else `replayed` (the
+// server sent what it had delivered already; the client drops it by id, but
+// the protocol says once). Ids must rise within a connection, and a
 // connection with `after=N` must bring nothing with an id ≤ N (`reordered`).
 //
 // No imports: this runs in Node (the soak) and in workerd (its unit tests).
@@ -34,6 +61,8 @@ export interface SendRecord {
 	chatId: string;
 	content: string;
 	clientMsgId: string;
+	/** When the user sent it (ms, the clock of `AckRecord.at`). */
+	at?: number;
 }
 
 export interface AckRecord {
@@ -42,6 +71,8 @@ export interface AckRecord {
 	clientMsgId: string;
 	/** When the client read the ack (ms, any clock shared by all clients). */
 	at: number;
+	/** The ack came right in front of a `message_delivered` covering it: the partner's receipt acked it. */
+	viaReceipt?: boolean;
 }
 
 export interface DeliveryRecord {
@@ -52,6 +83,12 @@ export interface DeliveryRecord {
 	conn: number;
 	/** The `after=N` that connection asked with, or null without one. */
 	after: number | null;
+	/** The sender's `client_msg_id`, as `message_received` carried it. */
+	clientMsgId?: string;
+	/** When the client read it (ms, the clock of `AckRecord.at`). */
+	at?: number;
+	/** Whether the client showed it (its transcript took it); false: dropped as a copy or a replay. */
+	shown?: boolean;
 }
 
 export interface ChatPresence {
@@ -74,16 +111,36 @@ export interface ClientLog {
 	chats: ChatPresence[];
 }
 
+/** A restart of the server: when it began going down and when it answered again (ms, the logs' clock). */
+export interface Restart {
+	downAt: number;
+	upAt: number;
+}
+
+export interface CheckOptions {
+	/** The server's restarts during the run: only across one may a message get a second id. */
+	restarts?: readonly Restart[];
+	/** How many problems to keep for the report (default 50). */
+	maxProblems?: number;
+}
+
 export interface Counts {
 	/** Distinct messages acked to their senders. */
 	acked: number;
-	/** Raw deliveries, duplicates included. */
+	/** Of those, acked right in front of a `message_delivered` (through the partner's receipt, not stored). */
+	ackedViaReceipt: number;
+	/** Raw deliveries, duplicates and copies included. */
 	delivered: number;
+	/** Deliveries the recipient's client showed. */
+	shown: number;
 	lost: number;
+	/** A message the recipient's client showed twice. */
 	duplicated: number;
 	reordered: number;
+	/** The same message_id delivered again without being asked for (the client drops it by id). */
+	replayed: number;
 	leaked: number;
-	/** Acks and deliveries that disagree (one message, two ids; one id, two messages; an ack for a foreign chat). */
+	/** Acks and deliveries that disagree (one message, two ids without a restart; one id, two messages; an ack for a foreign chat). */
 	mismatched: number;
 	/** Acked, not delivered, and the recipient was gone when its chat ended: allowed. */
 	excluded: number;
@@ -93,10 +150,18 @@ export interface Counts {
 	 * that cleared the transcript). Allowed; reported for information.
 	 */
 	redelivered: number;
+	/** Deliveries of a message already delivered, under a new id (resent after a restart). Allowed across a restart. */
+	copies: number;
+	/** Of those, the ones the client dropped (by client_msg_id): what its dedupe saved the user from. */
+	droppedCopies: number;
+	/** Messages that came under a second id with no server restart in their life (their chat's object restarted on its own). */
+	copiedOutsideRestarts: number;
 }
 
+export type ProblemKind = "lost" | "duplicated" | "reordered" | "replayed" | "leaked" | "mismatched";
+
 export interface Problem {
-	kind: "lost" | "duplicated" | "reordered" | "leaked" | "mismatched";
+	kind: ProblemKind;
 	chatId: string;
 	from?: string;
 	to?: string;
@@ -105,13 +170,22 @@ export interface Problem {
 	detail: string;
 }
 
+export interface DirectionCounts {
+	chatId: string;
+	from: string;
+	to: string;
+	counts: Counts;
+}
+
 export interface Verdict {
 	totals: Counts;
 	chats: number;
 	/** Chat directions (sender → recipient) with at least one acked or delivered message. */
 	directions: number;
-	/** Directions with a non-zero lost, duplicated, reordered, leaked or mismatched count. */
-	badDirections: { chatId: string; from: string; to: string; counts: Counts }[];
+	/** Every such direction with its counts. */
+	perDirection: DirectionCounts[];
+	/** Directions with a non-zero lost, duplicated, reordered, replayed, leaked or mismatched count. */
+	badDirections: DirectionCounts[];
 	/** The first problems found, for a report (at most `maxProblems`). */
 	problems: Problem[];
 	/** Excluded messages by how their chat ended for the sender (`unknown`: it did not read `chat_ended`). */
@@ -121,22 +195,29 @@ export interface Verdict {
 
 const zero = (): Counts => ({
 	acked: 0,
+	ackedViaReceipt: 0,
 	delivered: 0,
+	shown: 0,
 	lost: 0,
 	duplicated: 0,
 	reordered: 0,
+	replayed: 0,
 	leaked: 0,
 	mismatched: 0,
 	excluded: 0,
 	redelivered: 0,
+	copies: 0,
+	droppedCopies: 0,
+	copiedOutsideRestarts: 0,
 });
 
-const FAILING: (keyof Counts)[] = ["lost", "duplicated", "reordered", "leaked", "mismatched"];
+export const FAILING: readonly ProblemKind[] = ["lost", "duplicated", "reordered", "replayed", "leaked", "mismatched"];
 
 interface Sent {
 	sender: string;
 	chatId: string;
 	clientMsgId: string;
+	at: number | undefined;
 }
 
 interface Acked {
@@ -145,11 +226,27 @@ interface Acked {
 	messageId: number;
 	content: string;
 	firstAckAt: number;
+	viaReceipt: boolean;
 }
 
-export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
+/** `a` and `b` in a sorted list, "2 and 257". */
+const both = (ids: Iterable<number>) => [...ids].sort((a, b) => a - b).join(" and ");
+
+/** What reached the recipient of one message (by its content, unique per send). */
+interface Arrival {
+	/** Every id it came under, with when the last copy came. */
+	ids: Set<number>;
+	lastAt: number | undefined;
+	shown: number;
+	/** A replay or reorder was reported for it already. */
+	flagged: boolean;
+}
+
+export function check(logs: readonly ClientLog[], options: CheckOptions = {}): Verdict {
+	const maxProblems = options.maxProblems ?? 50;
+	const restarts = options.restarts ?? [];
 	const problems: Problem[] = [];
-	const directions = new Map<string, { chatId: string; from: string; to: string; counts: Counts }>();
+	const directions = new Map<string, DirectionCounts>();
 	const totals = zero();
 	const report = (p: Problem, counts?: Counts) => {
 		totals[p.kind]++;
@@ -174,6 +271,7 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 							chatId: chat.chatId,
 							presentAtEnd: known.presentAtEnd || chat.presentAtEnd,
 							settledJoins: [...known.settledJoins, ...chat.settledJoins],
+							...((known.endReason ?? chat.endReason) ? { endReason: known.endReason ?? chat.endReason } : {}),
 						}
 					: chat,
 			);
@@ -206,7 +304,7 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 		const byKey = new Map<string, SendRecord>();
 		for (const s of log.sends) {
 			byKey.set(s.clientMsgId, s);
-			sent.set(s.content, { sender: log.name, chatId: s.chatId, clientMsgId: s.clientMsgId });
+			sent.set(s.content, { sender: log.name, chatId: s.chatId, clientMsgId: s.clientMsgId, at: s.at });
 		}
 		const idOfKey = new Map<string, number>();
 		for (const a of log.acks) {
@@ -248,7 +346,7 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 						content: s.content,
 						detail: `message_id ${a.messageId} acked for two messages (${known.content}, ${s.content})`,
 					});
-				}
+				} else if (a.viaReceipt) known.viaReceipt = true;
 				continue;
 			}
 			const entry: Acked = {
@@ -257,6 +355,7 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 				messageId: a.messageId,
 				content: s.content,
 				firstAckAt: a.at,
+				viaReceipt: a.viaReceipt === true,
 			};
 			acked.set(key, entry);
 			ackedByContent.set(s.content, entry);
@@ -264,10 +363,12 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 	}
 
 	// Deliveries, per chat and direction, in arrival order.
-	const delivered = new Map<string, Set<number>>(); // `${chat}\n${to}` → ids
+	const arrivals = new Map<string, Arrival>(); // by content
 	const maxDelivered = new Map<string, number>(); // `${chat}\n${to}`
 	for (const log of logs) {
-		const seenContent = new Set<string>();
+		// Per chat: the content under each id, and the highest id received (FlamingoClient's lastReceived).
+		const byId = new Map<string, Map<number, string>>();
+		const lastReceived = new Map<string, number>();
 		const onConn = new Map<number, Set<string>>(); // connection → contents it brought
 		const maxOnConn = new Map<number, number>(); // connection → highest id it brought
 		for (const d of log.deliveries) {
@@ -293,24 +394,6 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 			}
 			const counts = direction(d.chatId, origin.sender, log.name);
 			counts.delivered++;
-			const ack = ackedByContent.get(d.content);
-			if (ack && ack.messageId !== d.messageId) {
-				report(
-					{
-						kind: "mismatched",
-						chatId: d.chatId,
-						from: origin.sender,
-						to: log.name,
-						messageId: d.messageId,
-						content: d.content,
-						detail: `acked as ${ack.messageId}, delivered as ${d.messageId}`,
-					},
-					counts,
-				);
-			}
-			const key = `${d.chatId}\n${log.name}`;
-			const ids = delivered.get(key) ?? new Set<number>();
-			delivered.set(key, ids);
 			const where = (what: string) => ({
 				chatId: d.chatId,
 				from: origin.sender,
@@ -319,20 +402,64 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 				content: d.content,
 				detail: what,
 			});
+			if (d.clientMsgId !== undefined && d.clientMsgId !== origin.clientMsgId) {
+				report(
+					{
+						kind: "mismatched",
+						...where(`delivered with client_msg_id ${d.clientMsgId}, sent with ${origin.clientMsgId}`),
+					},
+					counts,
+				);
+			}
+			const ids = byId.get(d.chatId) ?? new Map<number, string>();
+			byId.set(d.chatId, ids);
+			const idHad = ids.get(d.messageId);
+			if (idHad !== undefined && idHad !== d.content) {
+				report(
+					{ kind: "mismatched", ...where(`message_id ${d.messageId} delivered for two messages (${idHad})`) },
+					counts,
+				);
+				continue;
+			}
+			const arrival = arrivals.get(d.content) ?? {
+				ids: new Set<number>(),
+				lastAt: undefined,
+				shown: 0,
+				flagged: false,
+			};
+			const firstArrival = !arrivals.has(d.content);
+			arrivals.set(d.content, arrival);
+			// A new connection's after=N is what the client said it had received.
+			if (!onConn.has(d.conn) && d.after !== null) lastReceived.set(d.chatId, d.after);
+			const last = lastReceived.get(d.chatId) ?? 0;
+			const shown = d.shown ?? (arrival.shown === 0 && d.messageId > last);
+			lastReceived.set(d.chatId, Math.max(last, d.messageId));
+			arrival.ids.add(d.messageId);
+			if (d.at !== undefined) arrival.lastAt = Math.max(arrival.lastAt ?? d.at, d.at);
+			if (shown) {
+				totals.shown++;
+				if (++arrival.shown > 1) {
+					report(
+						{ kind: "duplicated", ...where(`shown again, as ${d.messageId} (ids ${[...arrival.ids].join(", ")})`) },
+						counts,
+					);
+				}
+			}
 			const conn = onConn.get(d.conn) ?? new Set<string>();
 			onConn.set(d.conn, conn);
 			const sameConn = conn.has(d.content);
 			conn.add(d.content);
-			const again = ids.has(d.messageId) || seenContent.has(d.content);
 			const asked = d.after === null || d.messageId > d.after;
-			if (again) {
+			if (idHad !== undefined) {
+				// The same id again.
 				if (asked && d.after !== null && !sameConn) {
 					counts.redelivered++;
 					totals.redelivered++;
 				} else {
+					arrival.flagged = true;
 					report(
 						{
-							kind: "duplicated",
+							kind: "replayed",
 							...where(
 								sameConn
 									? "delivered twice on one connection"
@@ -346,12 +473,23 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 				}
 				continue;
 			}
-			ids.add(d.messageId);
-			seenContent.add(d.content);
+			ids.set(d.messageId, d.content);
+			if (!firstArrival) {
+				// The same message under a new id: a resend after a restart (judged below).
+				counts.copies++;
+				totals.copies++;
+				if (!shown) {
+					counts.droppedCopies++;
+					totals.droppedCopies++;
+				}
+			}
+			const key = `${d.chatId}\n${log.name}`;
 			const maxConn = maxOnConn.get(d.conn) ?? 0;
 			if (!asked) {
+				arrival.flagged = true;
 				report({ kind: "reordered", ...where(`delivered on a connection with after=${d.after}`) }, counts);
 			} else if (d.messageId < maxConn) {
+				arrival.flagged = true;
 				report({ kind: "reordered", ...where(`arrived after message_id ${maxConn} on one connection`) }, counts);
 			}
 			maxOnConn.set(d.conn, Math.max(maxConn, d.messageId));
@@ -359,10 +497,51 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 		}
 	}
 
-	// Acked messages that never arrived.
+	// One message under two ids (acked or delivered): a resend after its chat's object
+	// restarted, if the sender never read an ack for the older id.
+	for (const [content, arrival] of arrivals) {
+		const origin = sent.get(content);
+		if (!origin) continue;
+		const ack = ackedByContent.get(content);
+		const ids = new Set(arrival.ids);
+		if (ack) ids.add(ack.messageId);
+		if (ids.size < 2) continue;
+		const to = recipientOf(origin.chatId, origin.sender);
+		const counts = to === null ? undefined : direction(origin.chatId, origin.sender, to);
+		const inOrder = [...arrival.ids].every((id, i, all) => i === 0 || id > (all[i - 1] ?? 0));
+		const where = { chatId: origin.chatId, from: origin.sender, ...(to === null ? {} : { to }), content };
+		if (!inOrder) {
+			report(
+				{ kind: "mismatched", ...where, detail: `one message under ids ${both(ids)}, the later one lower` },
+				counts,
+			);
+			continue;
+		}
+		if (ack && ack.messageId < Math.max(...ids)) {
+			report(
+				{
+					kind: "mismatched",
+					...where,
+					messageId: ack.messageId,
+					detail: `acked as ${ack.messageId}, then delivered again under ids ${both(ids)}: an acked message got a new id`,
+				},
+				counts,
+			);
+			continue;
+		}
+		const from = origin.at ?? Number.NEGATIVE_INFINITY;
+		const until = Math.max(arrival.lastAt ?? Number.POSITIVE_INFINITY, ack?.firstAckAt ?? Number.NEGATIVE_INFINITY);
+		if (!restarts.some((r) => r.upAt >= from && r.downAt <= until)) {
+			totals.copiedOutsideRestarts++;
+			if (counts) counts.copiedOutsideRestarts++;
+		}
+	}
+
+	// Acked messages that never arrived (under any id), or arrived and were never shown.
 	const excludedBySenderEnd: Record<string, number> = {};
 	for (const m of acked.values()) {
 		totals.acked++;
+		if (m.viaReceipt) totals.ackedViaReceipt++;
 		const to = recipientOf(m.chatId, m.sender);
 		if (to === null) {
 			// The partner never even learned of the chat: nobody to deliver to.
@@ -372,8 +551,26 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 		}
 		const counts = direction(m.chatId, m.sender, to);
 		counts.acked++;
+		if (m.viaReceipt) counts.ackedViaReceipt++;
 		const key = `${m.chatId}\n${to}`;
-		if (delivered.get(key)?.has(m.messageId)) continue;
+		const arrival = arrivals.get(m.content);
+		if (arrival) {
+			// Arrived: lost only if the client never showed any copy (and no replay or reorder explains why).
+			if (arrival.shown > 0 || arrival.flagged) continue;
+			report(
+				{
+					kind: "lost",
+					chatId: m.chatId,
+					from: m.sender,
+					to,
+					messageId: m.messageId,
+					content: m.content,
+					detail: `arrived as ${[...arrival.ids].join(", ")} and was never shown`,
+				},
+				counts,
+			);
+			continue;
+		}
 		const p = presence.get(`${to}\n${m.chatId}`);
 		const mustArrive =
 			(p?.presentAtEnd ?? false) ||
@@ -404,11 +601,13 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 		);
 	}
 
-	const badDirections = [...directions.values()].filter((d) => FAILING.some((k) => d.counts[k] > 0));
+	const perDirection = [...directions.values()];
+	const badDirections = perDirection.filter((d) => FAILING.some((k) => d.counts[k] > 0));
 	return {
 		totals,
 		chats: members.size,
 		directions: directions.size,
+		perDirection,
 		badDirections,
 		problems,
 		excludedBySenderEnd,
@@ -416,11 +615,11 @@ export function check(logs: readonly ClientLog[], maxProblems = 50): Verdict {
 	};
 }
 
-/** `lost=0 duplicated=0 reordered=0 leaked=0 mismatched=0 excluded=3 redelivered=0 acked=… delivered=…` */
+/** `lost=0 duplicated=0 reordered=0 replayed=0 leaked=0 mismatched=0 excluded=3 … dropped_copies=0` */
 export function summaryLine(t: Counts): string {
 	return (
-		`lost=${t.lost} duplicated=${t.duplicated} reordered=${t.reordered} leaked=${t.leaked} ` +
+		`lost=${t.lost} duplicated=${t.duplicated} reordered=${t.reordered} replayed=${t.replayed} leaked=${t.leaked} ` +
 		`mismatched=${t.mismatched} excluded=${t.excluded} redelivered=${t.redelivered} ` +
-		`acked=${t.acked} delivered=${t.delivered}`
+		`acked=${t.acked} delivered=${t.delivered} dropped_copies=${t.droppedCopies}`
 	);
 }

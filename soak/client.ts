@@ -2,11 +2,18 @@
 // app runs) talking through its own FaultProxy, with in-memory storages
 // standing in for localStorage and sessionStorage. It records what the
 // checker needs, from the client's raw events (so a duplicate the server
-// sends is seen even though the transcript would drop it), and it plays the
-// user: looks for a stranger, sends messages, presses Next when a chat ends.
+// sends is seen even though the transcript would drop it) and from its
+// transcript (whether each copy was shown or dropped by the client's dedupe),
+// and it plays the user: looks for a stranger, sends messages, presses Next
+// when a chat ends.
+//
+// An "older client" (`receipts: false`) is the same FlamingoClient behind a
+// WebSocket that silently drops every `received` frame it is asked to send:
+// the server sees a client that never confirms (PROTOCOL.md 1.1, Delivery
+// receipts), and acks what is sent to it only once it stored it.
 import type { FlamingoClient, KeyValueStorage, Preferences, Snapshot } from "../src/client/flamingo-client.ts";
 import type { AckRecord, ChatPresence, ClientLog, DeliveryRecord, SendRecord } from "./checker.ts";
-import type { FaultKind } from "./fault.ts";
+import type { FaultKind, SlowReading } from "./fault.ts";
 import type { FaultProxy } from "./proxy.ts";
 
 export type FlamingoClientClass = typeof FlamingoClient;
@@ -48,13 +55,25 @@ export interface SoakClientOptions {
 	proxy: FaultProxy;
 	prefs: Preferences;
 	pingIntervalMs: number;
-	/** Called for every ack and raw delivery, for the drain's bookkeeping. */
-	onAck?: (chatId: string, sender: string, messageId: number) => void;
-	onDelivery?: (chatId: string, recipient: string, messageId: number) => void;
+	/** Whether the client sends delivery receipts (default true); false: an older client, which never does. */
+	receipts?: boolean;
+	/** Called for every ack and raw delivery (by the sender's client_msg_id), for the drain's bookkeeping. */
+	onAck?: (chatId: string, sender: string, clientMsgId: string) => void;
+	onDelivery?: (chatId: string, recipient: string, clientMsgId: string | undefined) => void;
 }
 
-/** A join counts as "settled" when its connection then stayed up, unstalled, this long. */
+/**
+ * A join counts as "settled" (every message held for the client must have
+ * reached it) when its connection then stayed up this long, and also this
+ * long after the last message it brought, before it closed or a fault cut it
+ * (the client's close event can come long after the page stopped reading):
+ * the held messages come first, in id order, and under load they can take
+ * longer than this to arrive; a connection that ends while they still
+ * trickle in proves nothing.
+ */
 export const SETTLE_MS = 5_000;
+/** Faults that end what a connection can bring the client: it is torn down, closed, stalled, or the page goes. */
+const CUTTING: ReadonlySet<FaultKind> = new Set(["terminate", "close", "blackhole", "reload", "away"]);
 /** Events kept per client for the report. */
 const TRACE_LENGTH = 800;
 
@@ -64,11 +83,26 @@ export class SoakClient {
 	readonly acks: AckRecord[] = [];
 	readonly deliveries: DeliveryRecord[] = [];
 	readonly faults: { kind: FaultKind; at: number; durationMs?: number }[] = [];
-	readonly counters = { reloads: 0, sockets: 0, chatsJoined: 0, chatEnds: 0, errors: 0 };
+	readonly counters = {
+		reloads: 0,
+		sockets: 0,
+		chatsJoined: 0,
+		chatEnds: 0,
+		errors: 0,
+		/** `received` frames FlamingoClient wrote, sent on (or, for an older client, dropped). */
+		receiptsSent: 0,
+		receiptsDropped: 0,
+	};
+	/** Sends delivery receipts (false: an older client). */
+	readonly receipts: boolean;
 	readonly endReasons = new Map<string, number>();
 	readonly errorCodes = new Map<string, number>();
-	/** ms from send() to the first ack, per acked message (faults included). */
-	readonly ackLatencies: number[] = [];
+	/** ms from send() to the first ack, per acked message (faults included), with that ack (`viaReceipt`). */
+	readonly ackLatencies: { ms: number; ack: AckRecord }[] = [];
+	/** Acks read since the last frame of another kind on the chat socket: a `message_delivered` right behind them marks them acked through a receipt. */
+	private ackRun: AckRecord[] = [];
+	/** `${chat}\n${message_id}` of every partner message the transcript showed. */
+	private readonly shownIds = new Set<string>();
 	private readonly sentAt = new Map<string, number>();
 	/** The last events of this client (sockets, frames, faults, phases), for a report. */
 	readonly trace: string[] = [];
@@ -91,6 +125,7 @@ export class SoakClient {
 	constructor(name: string, options: SoakClientOptions) {
 		this.name = name;
 		this.options = options;
+		this.receipts = options.receipts ?? true;
 		this.client = this.makeClient();
 	}
 
@@ -122,7 +157,7 @@ export class SoakClient {
 		const content = `${this.name}#${++this.seq}`;
 		const key = this.client.send(content);
 		if (key === null) return false;
-		this.sends.push({ chatId, content, clientMsgId: key });
+		this.sends.push({ chatId, content, clientMsgId: key, at: Date.now() });
 		this.sentAt.set(key, Date.now());
 		return true;
 	}
@@ -151,9 +186,9 @@ export class SoakClient {
 	}
 
 	/** Applies a fault; returns whether it did anything (not while away, not Next outside a chat). */
-	fault(kind: FaultKind, at: number, durationMs?: number): boolean {
+	fault(kind: FaultKind, at: number, durationMs?: number, slow?: SlowReading): boolean {
 		if (!this.running || this.frozen) return false;
-		if (this.away && kind !== "blackhole") return false;
+		if (this.away && kind !== "blackhole" && kind !== "slow") return false;
 		if (kind === "next" && this.client.snapshot.phase !== "chatting") return false;
 		this.faults.push({ kind, at, ...(durationMs === undefined ? {} : { durationMs }) });
 		this.note(`fault ${kind}${durationMs === undefined ? "" : ` ${durationMs} ms`}`);
@@ -179,6 +214,9 @@ export class SoakClient {
 			case "next":
 				this.client.next();
 				break;
+			case "slow":
+				this.options.proxy.slowFor(durationMs ?? 10_000, slow ?? { latencyMs: 1_000, bytesPerSec: 2_000 });
+				break;
 		}
 		return true;
 	}
@@ -186,6 +224,7 @@ export class SoakClient {
 	/** The faults are over (the drain): a blackhole ends now, an absent user comes back. */
 	endFaults(): void {
 		this.options.proxy.release();
+		this.options.proxy.endSpell();
 		if (this.away) this.comeBack();
 	}
 
@@ -220,15 +259,20 @@ export class SoakClient {
 
 	/** What the checker reads. */
 	log(): ClientLog {
-		const blackholes = this.faults.filter((f) => f.kind === "blackhole").map((f) => f.at);
+		// Faults after which a connection brings nothing more (or nothing the client reads):
+		// its useful life ends there, even if its close event comes much later.
+		const cuts = this.faults.filter((f) => CUTTING.has(f.kind)).map((f) => f.at);
+		const lastIn = new Map<number, number>(); // connection → when its last message came
+		for (const d of this.deliveries) if (d.at !== undefined) lastIn.set(d.conn, d.at);
 		const chats: ChatPresence[] = [];
 		for (const [chatId, c] of this.chats) {
 			const settledJoins = c.joins
 				.filter((j) => {
 					const closed = j.socket?.closedAt ?? this.freezeAt;
-					const stalled = blackholes.find((b) => b >= j.at && b < j.at + SETTLE_MS);
-					const until = Math.min(closed, stalled ?? Number.POSITIVE_INFINITY);
-					return j.socket !== null && until - j.at >= SETTLE_MS;
+					const cut = cuts.find((at) => at >= j.at);
+					const until = Math.min(closed, cut ?? Number.POSITIVE_INFINITY);
+					const quietSince = Math.max(j.at, (j.socket && lastIn.get(j.socket.id)) ?? j.at);
+					return j.socket !== null && until - j.at >= SETTLE_MS && until - quietSince >= SETTLE_MS;
 				})
 				.map((j) => j.at);
 			chats.push({
@@ -315,6 +359,13 @@ export class SoakClient {
 					self.reading = record;
 					const text = String(e.data);
 					const type = /"type":"([a-z_]+)"/.exec(text)?.[1] ?? "?";
+					// The server sends `message_sent` for what a receipt confirmed, then at once
+					// `message_delivered`: acks right in front of one were acked through the receipt.
+					if (type === "message_delivered") {
+						const upTo = Number(/"up_to":(\d+)/.exec(text)?.[1] ?? 0);
+						for (const a of self.ackRun) if (a.messageId <= upTo) a.viaReceipt = true;
+					}
+					if (record.chat && type !== "message_sent") self.ackRun = [];
 					if (type === "pong") return;
 					const detail =
 						type === "message_received" || type === "message_sent"
@@ -327,6 +378,18 @@ export class SoakClient {
 					const chat = /"chat_id":"([0-9a-f]{6})/.exec(text)?.[1] ?? "";
 					self.note(`${kind} < ${type} ${detail}${chat ? ` [${chat}]` : ""}`);
 				});
+			}
+
+			override send(data: Parameters<WebSocket["send"]>[0]): void {
+				if (typeof data === "string" && data.startsWith('{"type":"received"')) {
+					if (!self.receipts) {
+						// An older client: it never confirms. Dropped before the wire, silently.
+						self.counters.receiptsDropped++;
+						return;
+					}
+					self.counters.receiptsSent++;
+				}
+				super.send(data);
 			}
 		};
 		const client = new this.options.FlamingoClient({
@@ -341,25 +404,44 @@ export class SoakClient {
 		client.on("message_received", (p) => {
 			if (this.frozen || client !== this.client) return;
 			const conn = this.reading;
+			// The handlers run after the client took the frame: a copy it showed is now the
+			// transcript's last message; one it dropped (already shown, by id or by
+			// client_msg_id) left the transcript as it was.
+			const last = client.snapshot.transcript?.messages.at(-1);
+			const key = `${p.chat_id}\n${p.message_id}`;
+			const shown =
+				client.snapshot.transcript?.chatId === p.chat_id &&
+				last !== undefined &&
+				!last.mine &&
+				last.messageId === p.message_id &&
+				!this.shownIds.has(key);
+			if (shown) this.shownIds.add(key);
 			this.deliveries.push({
 				chatId: p.chat_id,
 				messageId: p.message_id,
 				content: p.content,
 				conn: conn?.id ?? 0,
 				after: conn?.after ?? null,
+				at: Date.now(),
+				shown,
+				...(p.client_msg_id === undefined ? {} : { clientMsgId: p.client_msg_id }),
 			});
-			this.options.onDelivery?.(p.chat_id, this.name, p.message_id);
+			if (!shown) this.note(`dropped copy ${p.message_id} ${p.client_msg_id ?? ""}`);
+			this.options.onDelivery?.(p.chat_id, this.name, p.client_msg_id);
 		});
 		client.on("message_sent", (p) => {
 			if (this.frozen || client !== this.client || p.client_msg_id === undefined) return;
 			const now = Date.now();
-			this.acks.push({ chatId: p.chat_id, messageId: p.message_id, clientMsgId: p.client_msg_id, at: now });
+			const ack: AckRecord = { chatId: p.chat_id, messageId: p.message_id, clientMsgId: p.client_msg_id, at: now };
+			this.acks.push(ack);
+			this.ackRun.push(ack);
 			const sentAt = this.sentAt.get(p.client_msg_id);
 			if (sentAt !== undefined) {
 				this.sentAt.delete(p.client_msg_id);
-				this.ackLatencies.push(now - sentAt);
+				// `ack.viaReceipt` is set when a message_delivered comes right behind it.
+				this.ackLatencies.push({ ms: now - sentAt, ack });
 			}
-			this.options.onAck?.(p.chat_id, this.name, p.message_id);
+			this.options.onAck?.(p.chat_id, this.name, p.client_msg_id);
 		});
 		client.on("match_found", (p) => {
 			if (!this.frozen) this.chat(p.chat_id);

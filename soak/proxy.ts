@@ -10,19 +10,19 @@
 //   heartbeat gave up on the socket): the client then hears about it, as it
 //   would once a real network came back;
 // - hold one direction only (tests that need frames to cross in a set order);
+// - hold new connections (`holdConnects`): while the server restarts, a
+//   connection attempt waits, as at an edge that stays up during a deploy,
+//   and goes through once the server is back (`releaseConnects`);
 // - slow reader: what the server sends reaches the client late and at a
-//   limited rate, in order.
+//   limited rate, in order, nothing dropped; for the whole run (`slow`) or
+//   for a spell (`slowFor`), after which what was held back flows at once.
 //
 // The proxy never reads or changes the WebSocket frames it forwards.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { listenOnLoopback } from "../test/e2e/process-group.ts";
+import type { SlowReading } from "./fault.ts";
 
-export interface SlowReader {
-	/** Every chunk from the server waits at least this long. */
-	latencyMs: number;
-	/** And the client reads at most this many bytes a second. */
-	bytesPerSec: number;
-}
+export type SlowReader = SlowReading;
 
 /** `up`: client → server; `down`: server → client. */
 export type Direction = "up" | "down";
@@ -47,9 +47,13 @@ export class FaultProxy {
 	private readonly links = new Set<Link>();
 	private readonly held = { up: false, down: false };
 	private blackholeTimer: NodeJS.Timeout | null = null;
+	/** New connections wait instead of reaching the server (it is restarting). */
+	private connectsHeld = false;
 	private blackholeEnds = 0;
-	/** Set to make this client a slow reader; null for a normal one. */
+	/** Set to make this client a slow reader for good; null for a normal one. */
 	slow: SlowReader | null = null;
+	/** A spell of slow reading (`slowFor`), over `slow` while it lasts. */
+	private spell: { reading: SlowReader; timer: NodeJS.Timeout; ends: number } | null = null;
 	/** Connections accepted so far. */
 	accepted = 0;
 
@@ -99,6 +103,48 @@ export class FaultProxy {
 		this.hold("down");
 	}
 
+	/** How the client reads now: a spell of slow reading, else `slow`, else null (at once). */
+	get reading(): SlowReader | null {
+		return this.spell?.reading ?? this.slow;
+	}
+
+	/**
+	 * Makes the client a slow reader for `ms` (a spell already in progress is
+	 * replaced if this one ends later). Nothing is dropped or closed; when the
+	 * spell ends, whatever it held back flows at the usual pace.
+	 */
+	slowFor(ms: number, reading: SlowReader): void {
+		const ends = Date.now() + ms;
+		if (this.spell !== null) {
+			if (ends <= this.spell.ends) return;
+			clearTimeout(this.spell.timer);
+		}
+		this.spell = { reading, ends, timer: setTimeout(() => this.endSpell(), ms) };
+	}
+
+	/** Ends a spell of slow reading now (the drain). */
+	endSpell(): void {
+		if (this.spell === null) return;
+		clearTimeout(this.spell.timer);
+		this.spell = null;
+		for (const link of [...this.links]) {
+			if (link.flushTimer !== null) clearTimeout(link.flushTimer);
+			link.flushTimer = null;
+			this.flush(link);
+		}
+	}
+
+	/** New connections wait (hang) instead of reaching the server, until `releaseConnects()`; open ones are untouched. */
+	holdConnects(): void {
+		this.connectsHeld = true;
+	}
+
+	/** Connections that waited go through now (unless a blackhole holds them). */
+	releaseConnects(): void {
+		this.connectsHeld = false;
+		for (const link of [...this.links]) this.apply(link);
+	}
+
 	/** Stops forwarding one direction of every connection until `release()`. */
 	hold(direction: Direction): void {
 		this.held[direction] = true;
@@ -120,6 +166,8 @@ export class FaultProxy {
 	close(): Promise<void> {
 		if (this.blackholeTimer !== null) clearTimeout(this.blackholeTimer);
 		this.blackholeTimer = null;
+		if (this.spell !== null) clearTimeout(this.spell.timer);
+		this.spell = null;
 		for (const link of [...this.links]) this.drop(link, "destroy");
 		return new Promise((resolve) => this.server.close(() => resolve()));
 	}
@@ -161,7 +209,7 @@ export class FaultProxy {
 			this.flush(link);
 		});
 		upstream.on("data", (chunk: Buffer) => {
-			link.toClient.push({ chunk, notBefore: Date.now() + (this.slow?.latencyMs ?? 0) });
+			link.toClient.push({ chunk, notBefore: Date.now() + (this.reading?.latencyMs ?? 0) });
 			this.flush(link);
 		});
 	}
@@ -171,7 +219,7 @@ export class FaultProxy {
 		if (link.done) return;
 		// A connection attempt into a blackhole hangs: it reaches the server only when the blackhole ends.
 		if (link.upstream === null) {
-			if (this.blackholed) return;
+			if (this.blackholed || this.connectsHeld) return;
 			this.connectUpstream(link);
 		}
 		if (this.held.up) link.client.pause();
@@ -189,7 +237,7 @@ export class FaultProxy {
 	/** Writes what the server sent to the client, as fast as the slow-reader setting lets it. */
 	private flush(link: Link): void {
 		if (link.done || this.held.down || link.flushTimer !== null) return;
-		const slow = this.slow;
+		const slow = this.reading;
 		for (;;) {
 			const next = link.toClient[0];
 			if (!next) break;

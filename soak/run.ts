@@ -1,16 +1,21 @@
 // npm run soak [-- --quick] [--pairs N] [--seconds T] [--rate R] [--json] [--seed S]
-//               [--fault-scale X] [--short-heartbeat | --real-heartbeat] [--restart-at S] [--trace …]
+//               [--fault-scale X] [--short-heartbeat | --real-heartbeat]
+//               [--restarts N | --restart-at S[,S…]] [--older-clients F] [--trace …]
 //
 // N pairs of FlamingoClients chat for T seconds against the real `npm run dev`
 // (PER_IP_LIMITS off), each sending about one message a second (Poisson),
 // while faults hit them through per-client TCP proxies (soak/fault.ts for the
-// rates). Then sending stops, blackholes end, absent users return, and the run
-// drains (bounded) until every client is settled. The checker
-// (soak/checker.ts) then proves, per chat and direction, that every acked
-// message was delivered exactly once, in message_id order, and that nothing
-// crossed into another chat. The last line is the counts; the exit status is
-// non-zero if any of lost, duplicated, reordered, leaked, mismatched or stuck
-// is not zero, or if nothing was acked at all.
+// rates) and the dev server is restarted (stopped, its whole process group,
+// and started again on the same port with the same state) a few times in the
+// middle of the chats. A share F of the clients (default half) are "older
+// clients" that never send delivery receipts. Then sending stops, blackholes
+// and slow spells end, absent users return, and the run drains (bounded)
+// until every client is settled. The checker (soak/checker.ts) then proves,
+// per chat and direction, that every acked message was delivered and shown
+// exactly once (after the client's dedupe), in message_id order, and that
+// nothing crossed into another chat. The last line is the counts; the exit
+// status is non-zero if any of lost, duplicated, reordered, replayed, leaked,
+// mismatched or stuck is not zero, or if nothing was acked at all.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -19,7 +24,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Gender } from "../src/protocol/schemas.ts";
 import { type DevServer, freePort, startDevServer } from "../test/e2e/dev-server.ts";
-import { check, summaryLine, type Verdict } from "./checker.ts";
+import { check, type Restart, summaryLine, type Verdict } from "./checker.ts";
 import { SoakClient } from "./client.ts";
 import { DEFAULT_RATES, exponentialGap, type FaultKind, faultSchedule, seeded, uniform } from "./fault.ts";
 import { loadFlamingoClient } from "./load-client.ts";
@@ -31,6 +36,8 @@ const { values: flags } = parseArgs({
 		pairs: { type: "string" },
 		seconds: { type: "string" },
 		"restart-at": { type: "string" },
+		restarts: { type: "string" },
+		"older-clients": { type: "string" },
 		rate: { type: "string" },
 		json: { type: "boolean", default: false },
 		seed: { type: "string" },
@@ -56,8 +63,37 @@ const PAIRS = Math.round(positive("pairs", flags.pairs, flags.quick ? 50 : 500))
 const SECONDS = positive("seconds", flags.seconds, flags.quick ? 45 : 600);
 const SEED = Math.round(positive("seed", flags.seed, 1 + Math.floor(Math.random() * 2 ** 31)));
 const FAULT_SCALE = positive("fault-scale", flags["fault-scale"], 1);
-/** Stop and start the dev server (same port, same state) this many seconds into the run (a deploy). */
-const RESTART_AT = flags["restart-at"] === undefined ? null : positive("restart-at", flags["restart-at"], 1);
+function nonNegative(name: string, text: string | undefined, fallback: number, max = Number.POSITIVE_INFINITY): number {
+	if (text === undefined) return fallback;
+	const n = Number(text);
+	if (!Number.isFinite(n) || n < 0 || n > max) {
+		console.error(`--${name} must be a number from 0 to ${max}, not ${JSON.stringify(text)}`);
+		process.exit(2);
+	}
+	return n;
+}
+
+/**
+ * When to stop and start the dev server (same port, same state: a deploy),
+ * in seconds into the run: `--restart-at 20,40`, or `--restarts N` spread
+ * evenly over the run (default 3 for a full run, 2 for --quick; 0 for none).
+ */
+const RESTARTS_AT: number[] = (() => {
+	if (flags["restart-at"] !== undefined) {
+		if (flags.restarts !== undefined) {
+			console.error("--restart-at and --restarts exclude each other");
+			process.exit(2);
+		}
+		const list = flags["restart-at"].split(",").map((t) => positive("restart-at", t.trim(), 1));
+		return list.sort((a, b) => a - b);
+	}
+	const n = Math.round(nonNegative("restarts", flags.restarts, flags.quick ? 2 : 3));
+	return Array.from({ length: n }, (_, i) => Number(((SECONDS * (i + 1)) / (n + 1)).toFixed(1)));
+})();
+/** A restart begins at least this long after the one before was up again. */
+const MIN_RESTART_GAP_MS = 8_000;
+/** Share of clients that never send delivery receipts (older clients). */
+const OLDER_SHARE = nonNegative("older-clients", flags["older-clients"], 0.5, 1);
 /**
  * The quick run shortens the server's heartbeat (and the clients' pings) so
  * that a blackhole of 5–30 s is noticed by the server within the run; the
@@ -111,10 +147,10 @@ function cpuSampler(): () => number | null {
 // ---- the run ----------------------------------------------------------------------
 
 interface Ledger {
-	/** chat → message id → sender, for everything acked. */
-	acked: Map<string, Map<number, string>>;
-	/** chat → recipient → ids delivered. */
-	delivered: Map<string, Map<string, Set<number>>>;
+	/** chat → client_msg_id → sender, for everything acked. */
+	acked: Map<string, Map<string, string>>;
+	/** chat → recipient → client_msg_ids delivered (any copy). */
+	delivered: Map<string, Map<string, Set<string>>>;
 }
 
 /** Acked messages of the partner not yet delivered to `client` in the chat it is in now. */
@@ -123,10 +159,29 @@ function pendingFor(client: SoakClient, ledger: Ledger): number {
 	if (!chatId) return 0;
 	const got = ledger.delivered.get(chatId)?.get(client.name);
 	let pending = 0;
-	for (const [id, sender] of ledger.acked.get(chatId) ?? []) {
-		if (sender !== client.name && !got?.has(id)) pending++;
+	for (const [key, sender] of ledger.acked.get(chatId) ?? []) {
+		if (sender !== client.name && !got?.has(key)) pending++;
 	}
 	return pending;
+}
+
+/** p-th percentile of sorted numbers (null if none). */
+function percentile(sorted: readonly number[], p: number): number | null {
+	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
+}
+
+interface RestartRecord {
+	/** Seconds into the run it was planned for, and when it began. */
+	plannedAt: number;
+	at: number;
+	/** Stopping the process group (SIGTERM, SIGKILL after 10 s), then from that to /api/health answering again. */
+	stopMs: number;
+	downMs: number;
+	/** Clients chatting and connected just before it. */
+	chattingBefore: number;
+	/** From the server being up to 95 % (and all) of those being chatting and connected again (null: not within 60 s, or the run ended first). */
+	back95Ms: number | null;
+	backAllMs: number | null;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -136,7 +191,8 @@ async function main(): Promise<number> {
 	human(
 		`soak: ${PAIRS} pairs (${clients} clients) for ${SECONDS} s at ${MESSAGES_PER_SEC} msg/s each, seed ${SEED}, ` +
 			`fault scale ${FAULT_SCALE}, heartbeat ${HEARTBEAT.timeoutMs}/${HEARTBEAT.sweepMs} ms ` +
-			`(client ping every ${HEARTBEAT.pingMs} ms), grace 30 s; ${cpus().length} cores`,
+			`(client ping every ${HEARTBEAT.pingMs} ms), grace 30 s; ${Math.round(OLDER_SHARE * 100)} % older clients; ` +
+			`restarts at ${RESTARTS_AT.length > 0 ? `${RESTARTS_AT.join(", ")} s` : "none"}; ${cpus().length} cores`,
 	);
 	const FlamingoClient = await loadFlamingoClient();
 	const vars: Record<string, string> = { PER_IP_LIMITS: "off" };
@@ -145,6 +201,8 @@ async function main(): Promise<number> {
 		vars.SWEEP_MS = String(HEARTBEAT.sweepMs);
 	}
 	let server: DevServer | null = null;
+	/** Reloads of the Worker seen by the servers stopped so far (a restart replaces the server). */
+	let reloadsBefore = 0;
 	let persistTo: string | null = null;
 	const proxies: FaultProxy[] = [];
 	const soakers: SoakClient[] = [];
@@ -178,22 +236,24 @@ async function main(): Promise<number> {
 		human(`[${since()} s] dev server on ${server.baseUrl}`);
 
 		const ledger: Ledger = { acked: new Map(), delivered: new Map() };
-		const onAck = (chatId: string, sender: string, id: number) => {
-			const m = ledger.acked.get(chatId) ?? new Map<number, string>();
+		const onAck = (chatId: string, sender: string, key: string) => {
+			const m = ledger.acked.get(chatId) ?? new Map<string, string>();
 			ledger.acked.set(chatId, m);
-			m.set(id, sender);
+			m.set(key, sender);
 		};
-		const onDelivery = (chatId: string, recipient: string, id: number) => {
-			const m = ledger.delivered.get(chatId) ?? new Map<string, Set<number>>();
+		const onDelivery = (chatId: string, recipient: string, key: string | undefined) => {
+			if (key === undefined) return;
+			const m = ledger.delivered.get(chatId) ?? new Map<string, Set<string>>();
 			ledger.delivered.set(chatId, m);
-			const s = m.get(recipient) ?? new Set<number>();
+			const s = m.get(recipient) ?? new Set<string>();
 			m.set(recipient, s);
-			s.add(id);
+			s.add(key);
 		};
 
 		const genders: Gender[] = ["male", "female", "other"];
 		const faultCounts = new Map<FaultKind, number>();
 		let slowReaders = 0;
+		let olderClients = 0;
 		for (let i = 0; i < clients; i++) {
 			const proxy = await FaultProxy.listen(server.port);
 			proxies.push(proxy);
@@ -202,12 +262,15 @@ async function main(): Promise<number> {
 				slowReaders++;
 			}
 			const gender = genders[Math.floor(random() * genders.length)] as Gender;
+			const receipts = random() >= OLDER_SHARE;
+			if (!receipts) olderClients++;
 			soakers.push(
 				new SoakClient(`c${i}`, {
 					FlamingoClient,
 					proxy,
 					prefs: { gender, preference: "any" },
 					pingIntervalMs: HEARTBEAT.pingMs,
+					receipts,
 					onAck,
 					onDelivery,
 				}),
@@ -240,7 +303,7 @@ async function main(): Promise<number> {
 			scheduleSend(startAt);
 			for (const fault of faultSchedule(random, DEFAULT_RATES, runMs - startAt, FAULT_SCALE)) {
 				later(startAt + fault.at, () => {
-					if (!sending || !soaker.fault(fault.kind, Date.now(), fault.durationMs)) return;
+					if (!sending || !soaker.fault(fault.kind, Date.now(), fault.durationMs, fault.slow)) return;
 					faultCounts.set(fault.kind, (faultCounts.get(fault.kind) ?? 0) + 1);
 				});
 			}
@@ -256,17 +319,68 @@ async function main(): Promise<number> {
 			human(`[${since()} s] sent ${sent}, acks ${acked}, chatting ${chatting}/${clients}`);
 		}, 15_000);
 
-		let restart: { at: number; downMs: number } | null = null;
-		if (RESTART_AT !== null && RESTART_AT * 1000 < runMs) {
-			await sleep(RESTART_AT * 1000);
-			const stoppedAt = Date.now();
-			human(`[${since()} s] restarting the dev server (same port, same state)`);
+		// Restarts in the middle of the chats: the clients come back by themselves, through their proxies.
+		const restarts: RestartRecord[] = [];
+		const restartWindows: Restart[] = [];
+		const watchers: Promise<void>[] = [];
+		let lastUpAt = runStart;
+		for (const plannedAt of RESTARTS_AT) {
+			// A restart that could not begin on time (the one before took long) still
+			// waits until the chats have been busy again for a while.
+			const startAt = Math.max(runStart + plannedAt * 1000, lastUpAt + MIN_RESTART_GAP_MS);
+			if (startAt >= runStart + runMs) break;
+			await sleep(Math.max(0, startAt - Date.now()));
+			const before = soakers.filter((s) => s.snapshot.phase === "chatting" && s.snapshot.connected);
+			const downAt = Date.now();
+			const at = Number(((downAt - runStart) / 1000).toFixed(1));
+			human(
+				`[${since()} s] restarting the dev server (same port, same state) ${at} s into the run, ${before.length} clients chatting`,
+			);
+			reloadsBefore += server.reloads();
+			// Connection attempts wait at the proxies while the server is down, as at an
+			// edge that stays up during a deploy, and go through once it answers again:
+			// refused at once instead, they would all come back in one herd while the
+			// server starts, and keep its health check unanswered (docs/RELIABILITY.md).
+			for (const p of proxies) p.holdConnects();
 			await server.stop();
-			server = await startDevServer({ vars, port, persistTo });
-			restart = { at: RESTART_AT, downMs: Date.now() - stoppedAt };
-			human(`[${since()} s] dev server back after ${restart.downMs} ms`);
-			await sleep(Math.max(0, runStart + runMs - Date.now()));
-		} else await sleep(runMs);
+			const stoppedAt = Date.now();
+			try {
+				server = await startDevServer({ vars, port, persistTo });
+			} finally {
+				for (const p of proxies) p.releaseConnects();
+			}
+			const upAt = Date.now();
+			lastUpAt = upAt;
+			restartWindows.push({ downAt, upAt });
+			const record: RestartRecord = {
+				plannedAt,
+				at,
+				stopMs: stoppedAt - downAt,
+				downMs: upAt - downAt,
+				chattingBefore: before.length,
+				back95Ms: null,
+				backAllMs: null,
+			};
+			restarts.push(record);
+			human(`[${since()} s] dev server back after ${record.downMs} ms (stopping took ${record.stopMs} ms)`);
+			// How long until the clients that were chatting are back (those still in a chat and
+			// not away), watched for at most 60 s, until the next restart or the end of the run.
+			const seq = restarts.length;
+			watchers.push(
+				(async () => {
+					const until = Math.min(upAt + 60_000, runStart + runMs);
+					while (Date.now() < until && record.backAllMs === null && restarts.length === seq) {
+						const expected = before.filter((s) => s.snapshot.phase === "chatting" && !s.away);
+						const back = expected.filter((s) => s.snapshot.connected).length;
+						if (record.back95Ms === null && back >= 0.95 * expected.length) record.back95Ms = Date.now() - upAt;
+						if (back === expected.length) record.backAllMs = Date.now() - upAt;
+						else await sleep(250);
+					}
+				})(),
+			);
+		}
+		await sleep(Math.max(0, runStart + runMs - Date.now()));
+		await Promise.all(watchers);
 		sending = false;
 		const runCpu = process.cpuUsage(cpuBefore);
 		const machineBusy = cpu();
@@ -301,22 +415,65 @@ async function main(): Promise<number> {
 		const freezeAt = Date.now();
 		for (const s of soakers) s.freeze(freezeAt);
 
-		const verdict = check(soakers.map((s) => s.log()));
-		const reloads = server.reloads();
+		const verdict = check(
+			soakers.map((s) => s.log()),
+			{ restarts: restartWindows },
+		);
+		const reloads = reloadsBefore + server.reloads();
+
+		// Who sends receipts: clients, chats and acked messages by kind.
+		const kindOf = new Map(soakers.map((s) => [s.name, s.receipts]));
+		const chatMembers = new Map<string, string[]>();
+		for (const s of soakers) {
+			for (const c of s.log().chats) chatMembers.set(c.chatId, [...(chatMembers.get(c.chatId) ?? []), s.name]);
+		}
+		const chatsByKind = { bothConfirm: 0, neitherConfirms: 0, mixed: 0, unpaired: 0 };
+		for (const names of chatMembers.values()) {
+			if (names.length !== 2) chatsByKind.unpaired++;
+			else {
+				const confirming = names.filter((n) => kindOf.get(n)).length;
+				if (confirming === 2) chatsByKind.bothConfirm++;
+				else if (confirming === 0) chatsByKind.neitherConfirms++;
+				else chatsByKind.mixed++;
+			}
+		}
+		const ackedTo = {
+			receiptSender: { acked: 0, viaReceipt: 0, delivered: 0, droppedCopies: 0 },
+			olderClient: { acked: 0, viaReceipt: 0, delivered: 0, droppedCopies: 0 },
+		};
+		for (const d of verdict.perDirection) {
+			const to = kindOf.get(d.to) ? ackedTo.receiptSender : ackedTo.olderClient;
+			to.acked += d.counts.acked;
+			to.viaReceipt += d.counts.ackedViaReceipt;
+			to.delivered += d.counts.delivered;
+			to.droppedCopies += d.counts.droppedCopies;
+		}
+		const receiptsCount = soakers.reduce(
+			(n, s) => ({ sent: n.sent + s.counters.receiptsSent, dropped: n.dropped + s.counters.receiptsDropped }),
+			{ sent: 0, dropped: 0 },
+		);
 
 		// ---- report -----------------------------------------------------------------
 		const endReasons = new Map<string, number>();
 		const counters = { reloads: 0, sockets: 0, chatsJoined: 0, chatEnds: 0, errors: 0 };
+		type Counter = keyof typeof counters;
 		const errorCodes = new Map<string, number>();
 		for (const s of soakers) {
 			for (const [r, n] of s.endReasons) endReasons.set(r, (endReasons.get(r) ?? 0) + n);
 			for (const [c, n] of s.errorCodes) errorCodes.set(c, (errorCodes.get(c) ?? 0) + n);
-			for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] += s.counters[k];
+			for (const k of Object.keys(counters) as Counter[]) counters[k] += s.counters[k];
 		}
 		const ms = (ns: number) => Math.round(ns / 1e6);
-		const latencies = soakers.flatMap((s) => s.ackLatencies).sort((a, b) => a - b);
-		const pct = (p: number) =>
-			latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
+		const all = soakers.flatMap((s) => s.ackLatencies);
+		const latencies = all.map((l) => l.ms).sort((a, b) => a - b);
+		const pct = (p: number) => percentile(latencies, p);
+		const split = (viaReceipt: boolean) => {
+			const sorted = all
+				.filter((l) => (l.ack.viaReceipt === true) === viaReceipt)
+				.map((l) => l.ms)
+				.sort((a, b) => a - b);
+			return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+		};
 		const generator = {
 			eventLoopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
 			nodeCpuShareOfOneCore: Number(((runCpu.user + runCpu.system) / 1000 / (runEnd - runStart)).toFixed(2)),
@@ -326,6 +483,9 @@ async function main(): Promise<number> {
 			messagesPerSec: Number((sent / ((runEnd - runStart) / 1000)).toFixed(1)),
 			/** send() to ack, faults included: the server kept up if the median stays small. */
 			ackMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies.at(-1) ?? null },
+			/** The same, for acks a receipt brought (message_delivered right behind) and for the others (stored). */
+			ackMsViaReceipt: split(true),
+			ackMsOtherwise: split(false),
 		};
 		const overloaded =
 			generator.eventLoopDelayMs.p99 > GENERATOR_LIMITS.eventLoopP99Ms ||
@@ -354,6 +514,9 @@ async function main(): Promise<number> {
 				faultScale: FAULT_SCALE,
 				faultRatesPerClientMinute: DEFAULT_RATES,
 				slowReaders,
+				clientsSendingReceipts: clients - olderClients,
+				olderClients,
+				restartsAt: RESTARTS_AT,
 				heartbeat: HEARTBEAT,
 				graceMs: 30_000,
 			},
@@ -367,10 +530,13 @@ async function main(): Promise<number> {
 			/** Acked messages still on their way to a connected recipient when the drain ended. */
 			undrained,
 			devServerReloads: reloads,
-			restart,
+			restarts,
+			chatsByKind,
+			ackedTo,
+			receipts: receiptsCount,
 			generatorOverloaded: overloaded,
 			totalMs: Date.now() - startedAt,
-			verdict: { ...verdict, badDirections: verdict.badDirections.slice(0, 20) },
+			verdict: { ...verdict, perDirection: undefined, badDirections: verdict.badDirections.slice(0, 20) },
 		};
 		printHuman(report, verdict, traces);
 		if (flags.json) console.log(JSON.stringify(report, null, 2));
@@ -381,7 +547,7 @@ async function main(): Promise<number> {
 			);
 		}
 		const failed = !verdict.ok || stuck.length > 0 || verdict.totals.acked === 0;
-		human(`${summaryLine(verdict.totals)} stuck=${stuck.length} undrained=${undrained}`);
+		human(`${summaryLine(verdict.totals)} stuck=${stuck.length} undrained=${undrained} restarts=${restarts.length}`);
 		return failed ? 1 : 0;
 	} finally {
 		process.off("SIGINT", onSignal);
@@ -415,7 +581,11 @@ function printHuman(
 		stuck: { client: string; snapshot: unknown }[];
 		devServerReloads: number;
 		totalMs: number;
-		config: { slowReaders: number };
+		config: { slowReaders: number; clientsSendingReceipts: number; olderClients: number };
+		restarts: RestartRecord[];
+		chatsByKind: Record<string, number>;
+		ackedTo: Record<string, Record<string, number>>;
+		receipts: { sent: number; dropped: number };
 	},
 	verdict: Verdict,
 	traces: Record<string, string[]>,
@@ -424,7 +594,25 @@ function printHuman(
 		Object.entries(o)
 			.map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
 			.join(" ");
-	human(`faults: ${kv(report.faults)}; slow readers: ${report.config.slowReaders}`);
+	human(`faults: ${kv(report.faults)}; slow readers for the whole run: ${report.config.slowReaders}`);
+	human(
+		`clients: ${report.config.clientsSendingReceipts} send receipts, ${report.config.olderClients} older (never do); ` +
+			`chats: ${kv(report.chatsByKind)}; received frames sent ${report.receipts.sent}, dropped by older clients ${report.receipts.dropped}`,
+	);
+	human(`acked, by the recipient's kind: ${kv(report.ackedTo)}`);
+	const t = verdict.totals;
+	human(
+		`acked ${t.acked} (${t.ackedViaReceipt} through a receipt, ${t.acked - t.ackedViaReceipt} stored first); ` +
+			`delivered ${t.delivered} (shown ${t.shown}, copies under a new id ${t.copies}, dropped by the client's dedupe ${t.droppedCopies}, ` +
+			`redelivered on request ${t.redelivered}); messages copied with no server restart in their life ${t.copiedOutsideRestarts}`,
+	);
+	for (const r of report.restarts) {
+		human(
+			`restart at ${r.at} s (planned ${r.plannedAt} s): down ${r.downMs} ms (stopping ${r.stopMs} ms); ` +
+				`${r.chattingBefore} clients were chatting; back: 95 % after ` +
+				`${r.back95Ms === null ? "-" : `${r.back95Ms} ms`}, all after ${r.backAllMs === null ? "-" : `${r.backAllMs} ms`}`,
+		);
+	}
 	human(`chat ends seen by clients: ${kv(report.endReasons)}`);
 	human(`clients: ${kv(report.counters)}; errors by code: ${kv(report.errorCodes)}`);
 	human(

@@ -33,6 +33,8 @@ export interface Target {
 	/** node-ws's figure beside it, when it has one. */
 	nodeWs?: number | null;
 	note?: string;
+	/** A figure reported beside the targets, with no limit and no verdict. */
+	informational?: boolean;
 }
 
 export function target(t: Omit<Target, "value" | "pass"> & { value?: number }): Target {
@@ -43,14 +45,36 @@ export function target(t: Omit<Target, "value" | "pass"> & { value?: number }): 
 	return { ...t, value, pass };
 }
 
-function pad(cells: string[][]): string {
+/** A figure reported with the targets, without a limit or a verdict (NaN: not measured). */
+export function info(t: { name: string; figure: string; value: number; note?: string }): Target {
+	return {
+		name: t.name,
+		figure: t.figure,
+		ours: t.value,
+		reference: null,
+		referenceName: "",
+		value: t.value,
+		op: "<=",
+		limit: Number.NaN,
+		pass: true,
+		informational: true,
+		...(t.note === undefined ? {} : { note: t.note }),
+	};
+}
+
+/** Columns 1 and 2 (and the last one, if `lastLeft`) are aligned left, the figures right. */
+function pad(cells: string[][], lastLeft = false): string {
 	const widths: number[] = [];
 	for (const row of cells) {
 		for (const [i, c] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
 	}
+	const last = widths.length - 1;
 	return cells
 		.map((row, r) => {
-			const line = row.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+			const line = row
+				.map((c, i) => (i < 2 || (lastLeft && i === last) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+				.join("  ")
+				.trimEnd();
 			return r === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
 		})
 		.join("\n");
@@ -101,19 +125,23 @@ export function latencyTable(rows: Row[]): string {
 }
 
 export function targetTable(targets: Target[]): string {
-	return pad([
-		["target", "figure", "ours", "reference", "ratio/value", "limit", "verdict", "node-ws"],
-		...targets.map((t) => [
-			t.name,
-			t.figure,
-			f(t.ours),
-			t.reference === null ? "-" : `${f(t.reference)} (${t.referenceName})`,
-			f(t.value),
-			`${t.op} ${t.limit}`,
-			t.pass ? "PASS" : "MISS",
-			t.nodeWs === undefined || t.nodeWs === null ? "-" : f(t.nodeWs),
-		]),
-	]);
+	return pad(
+		[
+			["target", "figure", "ours", "reference", "ratio/value", "limit", "verdict", "node-ws", "note"],
+			...targets.map((t) => [
+				t.name,
+				t.figure,
+				f(t.ours),
+				t.reference === null ? "-" : `${f(t.reference)} (${t.referenceName})`,
+				t.informational && !Number.isFinite(t.value) ? "not measured" : f(t.value),
+				t.informational ? "-" : `${t.op} ${t.limit}`,
+				t.informational ? "info" : t.pass ? "PASS" : "MISS",
+				t.nodeWs === undefined || t.nodeWs === null ? "-" : f(t.nodeWs),
+				t.note ?? "",
+			]),
+		],
+		true,
+	);
 }
 
 export function plainTable(head: string[], rows: string[][]): string {

@@ -76,18 +76,23 @@ export async function openChats(server: BenchServer, pairs: number, tag: string,
 	return out;
 }
 
-/** Ends chats: ours with `leave_chat` (the chat ends now, not after the grace period), then closes every socket. */
+/**
+ * Ends chats: ours with `leave_chat` (the chat ends now, not after the grace
+ * period), then waits (bounded) until the server's close frame reached every
+ * chat socket and drops them (`ws` reports the close itself only once the TCP
+ * connection is gone, about 10 s later through wrangler's proxy); the
+ * baselines' sockets are closed by the client.
+ */
 export async function closeChats(server: BenchServer, chats: ChatPair[]): Promise<void> {
-	if (server.kind === "ours") {
-		for (const c of chats) {
-			c.a.onFrame = null;
-			c.b.onFrame = null;
-			c.a.send({ type: "leave_chat", payload: {} });
-		}
-		const deadline = Date.now() + 15_000;
-		while (Date.now() < deadline && chats.some((c) => c.a.closeInfo === null || c.b.closeInfo === null)) {
-			await new Promise((r) => setTimeout(r, 100));
-		}
+	const socks = chats.flatMap((c) => [c.a, c.b]);
+	if (server.kind !== "ours") return closeAll(socks);
+	for (const c of chats) {
+		c.a.onFrame = null;
+		c.b.onFrame = null;
+		c.a.send({ type: "leave_chat", payload: {} });
 	}
-	await closeAll(chats.flatMap((c) => [c.a, c.b]));
+	const deadline = Date.now() + 15_000;
+	while (Date.now() < deadline && socks.some((s) => s.isOpen)) await new Promise((r) => setTimeout(r, 100));
+	await new Promise((r) => setTimeout(r, 200));
+	for (const s of socks) s.terminate();
 }

@@ -5,7 +5,8 @@
 // Real users: each has its own address; they open a lobby socket (`init`),
 // pairs send `join_queue` at the same intended time (spread evenly over a
 // few seconds), open both chat sockets, send about one message a second each
-// (open-loop Poisson), then leave. Match latency: a user's intended
+// (open-loop Poisson) and confirm what they receive as the bundled client
+// does (`received {up_to}`, PROTOCOL.md 1.1), then leave. Match latency: a user's intended
 // `join_queue` → its `match_found`; relay latency: intended `send_message` →
 // the partner's `message_received` (both sockets here, one clock).
 //
@@ -34,6 +35,7 @@ import WebSocket from "ws";
 import { type ClientAddress, closeAll, open, openLobby, pool, Sock } from "../lib/client.ts";
 import { Latency, type Summary } from "../lib/histogram.ts";
 import { poissonTimes, rng, runSchedule, sleep } from "../lib/poisson.ts";
+import { ReceiptSender } from "../lib/receipts.ts";
 import type { BenchServer } from "../lib/servers.ts";
 import { Errors, startWindow } from "../lib/window.ts";
 import { type ChatPair, JOIN_ANY, type Log, type Measured } from "./common.ts";
@@ -64,6 +66,8 @@ export interface HostileOptions {
 	statsLoops: number;
 	drainMs: number;
 	seed: number;
+	/** Real users' delivery receipts wait this long for more messages to share them (the bundled client's 50 ms). */
+	receiptDelayMs: number;
 }
 
 /** The counts of one `lobby_load` line (src/lobby/load-stats.ts). */
@@ -533,21 +537,28 @@ async function relayWindow(
 	const intended = new Float64Array(count);
 	const received = new Uint8Array(count);
 	let got = 0;
-	const onFrame = (frame: { type: string; payload: { content?: string; code?: string } }, at: number) => {
-		if (frame.type === "message_received") {
-			const content = frame.payload.content ?? "";
-			const seq = Number(content.slice(0, content.indexOf(" ")));
-			if (!(seq >= 0 && seq < count) || received[seq]) return errors.add("unexpected message");
-			received[seq] = 1;
-			got++;
-			latency.recordMs(at - (intended[seq] as number));
-		} else if (frame.type === "error") {
-			errors.add(`error ${String(frame.payload.code)}`);
-		}
+	// Real users confirm what they receive, as the bundled client does (PROTOCOL.md 1.1).
+	const receipts: ReceiptSender[] = [];
+	const handler = (sock: Sock) => {
+		const receipt = new ReceiptSender(sock, o.receiptDelayMs);
+		receipts.push(receipt);
+		return (frame: { type: string; payload: { content?: string; code?: string; message_id?: number } }, at: number) => {
+			if (frame.type === "message_received") {
+				receipt.got(Number(frame.payload.message_id));
+				const content = frame.payload.content ?? "";
+				const seq = Number(content.slice(0, content.indexOf(" ")));
+				if (!(seq >= 0 && seq < count) || received[seq]) return errors.add("unexpected message");
+				received[seq] = 1;
+				got++;
+				latency.recordMs(at - (intended[seq] as number));
+			} else if (frame.type === "error") {
+				errors.add(`error ${String(frame.payload.code)}`);
+			}
+		};
 	};
 	for (const c of chats) {
-		c.a.onFrame = onFrame;
-		c.b.onFrame = onFrame;
+		c.a.onFrame = handler(c.a);
+		c.b.onFrame = handler(c.b);
 	}
 	const start = performance.now() + 50;
 	await runSchedule(start, offsets, (i, intendedAt) => {
@@ -559,6 +570,8 @@ async function relayWindow(
 	});
 	const drainEnd = performance.now() + o.drainMs;
 	while (performance.now() < drainEnd && got < count) await sleep(50);
+	// What is owed is confirmed before `leave_chat`, as the bundled client does.
+	for (const r of receipts) r.flush();
 	errors.add("lost (not received within the drain time)", count - got);
 	return { latency: latency.summary(), errors, sent: count, received: got };
 }

@@ -1,5 +1,7 @@
 // The soak's checker (soak/checker.ts): per chat and direction, every acked
-// message delivered exactly once, in message_id order, nothing across chats.
+// message delivered and shown exactly once (after the client's dedupe), in
+// message_id order, nothing across chats; ids that jump forward after a
+// restart, and copies resent after one, are understood.
 import { describe, expect, it } from "vitest";
 import { type ClientLog, check, summaryLine } from "../../soak/checker";
 
@@ -81,18 +83,20 @@ describe("soak checker", () => {
 		expect(check([before.a, before.b]).totals).toMatchObject({ lost: 0, excluded: 1 });
 	});
 
-	it("tells duplicates from re-deliveries the client asked for with after=N", () => {
+	it("tells replays (the same id again, unasked) from re-deliveries the client asked for with after=N", () => {
 		const same = chat([m1, m2]);
 		same.deliver(m1, 1);
 		same.deliver(m2, 1);
 		same.deliver(m2, 1);
-		expect(check([same.a, same.b]).totals).toMatchObject({ duplicated: 1, redelivered: 0 });
+		const sv = check([same.a, same.b]);
+		expect(sv.ok).toBe(false);
+		expect(sv.totals).toMatchObject({ replayed: 1, duplicated: 0, redelivered: 0, lost: 0 });
 
 		const noAfter = chat([m1, m2]);
 		noAfter.deliver(m1, 1);
 		noAfter.deliver(m1, 2, null);
 		noAfter.deliver(m2, 2, null);
-		expect(check([noAfter.a, noAfter.b]).totals).toMatchObject({ duplicated: 1, redelivered: 0 });
+		expect(check([noAfter.a, noAfter.b]).totals).toMatchObject({ replayed: 1, redelivered: 0 });
 
 		// A reconnect with after=0 asks for everything again: allowed.
 		const asked = chat([m1, m2]);
@@ -103,11 +107,11 @@ describe("soak checker", () => {
 		expect(v.ok).toBe(true);
 		expect(v.totals).toMatchObject({ duplicated: 0, redelivered: 1 });
 
-		// after=1 asks for ids above 1 only: message 1 again is a duplicate.
+		// after=1 asks for ids above 1 only: message 1 again is a replay.
 		const notAsked = chat([m1, m2]);
 		notAsked.deliver(m1, 1);
 		notAsked.deliver(m1, 2, 1);
-		expect(check([notAsked.a, notAsked.b]).totals).toMatchObject({ duplicated: 1 });
+		expect(check([notAsked.a, notAsked.b]).totals).toMatchObject({ replayed: 1 });
 	});
 
 	it("counts ids that fall within a connection, and ids at or below after=N, as reordered", () => {
@@ -177,7 +181,153 @@ describe("soak checker", () => {
 		const { a, b, deliver } = chat([m1]);
 		deliver(m1);
 		expect(summaryLine(check([a, b]).totals)).toBe(
-			"lost=0 duplicated=0 reordered=0 leaked=0 mismatched=0 excluded=0 redelivered=0 acked=1 delivered=1",
+			"lost=0 duplicated=0 reordered=0 replayed=0 leaked=0 mismatched=0 excluded=0 redelivered=0 acked=1 delivered=1 dropped_copies=0",
 		);
+	});
+	describe("after a restart", () => {
+		// A restart from 10,000 to 12,000 (ms, the logs' clock); the messages were sent at 1,000 + i.
+		const RESTART = { downAt: 10_000, upAt: 12_000 };
+		/** B's raw delivery of `m` under `id`, with the client's verdict on it. */
+		/** A resent m2 (the chat's second message), acked after the restart. */
+		const resentChat = () => {
+			const c = chat([m1, { id: 257, content: m2.content }]);
+			const ack = c.a.acks[1];
+			if (ack) ack.at = 13_050;
+			return c;
+		};
+		const copy = (m: Msg, id: number, conn: number, after: number | null, shown: boolean, at: number) => ({
+			chatId: CHAT,
+			messageId: id,
+			content: m.content,
+			conn,
+			after,
+			clientMsgId: `k${m.content}`,
+			at,
+			shown,
+		});
+
+		it("ids that jump forward after a restart are not losses", () => {
+			const after1 = { id: 257, content: "a#4" };
+			const after2 = { id: 258, content: "a#5" };
+			const { a, b } = chat([m1, m2, m3, after1, after2]);
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 2, 1, 0, true, 1_200),
+				copy(m3, 3, 1, 0, true, 1_300),
+				copy(after1, 257, 2, 3, true, 13_000),
+				copy(after2, 258, 2, 3, true, 13_100),
+			);
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.problems).toEqual([]);
+			expect(v.totals).toMatchObject({ acked: 5, delivered: 5, shown: 5, lost: 0, reordered: 0, copies: 0 });
+		});
+
+		it("a copy resent after a restart under a new id, dropped by the client, is not a duplicate", () => {
+			// m2 reached B as 2, its receipt was lost with the server; A resent it: 257, acked as 257.
+			const { a, b } = resentChat();
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 2, 1, 0, true, 1_200),
+				copy(m2, 257, 2, 2, false, 13_000),
+			);
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.problems).toEqual([]);
+			expect(v.ok).toBe(true);
+			expect(v.totals).toMatchObject({
+				acked: 2,
+				delivered: 3,
+				shown: 2,
+				duplicated: 0,
+				mismatched: 0,
+				lost: 0,
+				copies: 1,
+				droppedCopies: 1,
+			});
+		});
+
+		it("a copy that came before the resend's ack was read, or never came, is fine too", () => {
+			// Only the old copy arrived (the chat went on without the new one): the message is there.
+			const { a, b } = resentChat();
+			b.deliveries.push(copy(m1, 1, 1, 0, true, 1_100), copy(m2, 2, 1, 0, true, 1_200));
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.problems).toEqual([]);
+			expect(v.totals).toMatchObject({ lost: 0, mismatched: 0, copies: 0 });
+		});
+
+		it("a copy the client showed twice is still a duplicate", () => {
+			const { a, b } = resentChat();
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 2, 1, 0, true, 1_200),
+				copy(m2, 257, 2, 2, true, 13_000),
+			);
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.ok).toBe(false);
+			expect(v.totals).toMatchObject({ duplicated: 1, copies: 1, droppedCopies: 0, mismatched: 0 });
+			expect(v.problems[0]).toMatchObject({ kind: "duplicated", to: "b", messageId: 257 });
+		});
+
+		it("a copy with no server restart in its life is allowed (the chat's object restarted on its own), and counted", () => {
+			const { a, b } = resentChat();
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 2, 1, 0, true, 1_200),
+				copy(m2, 257, 2, 2, false, 13_000),
+			);
+			const v = check([a, b]);
+			expect(v.problems).toEqual([]);
+			expect(v.totals).toMatchObject({ copies: 1, droppedCopies: 1, copiedOutsideRestarts: 1, mismatched: 0 });
+			// Across a server restart it is not counted as outside one.
+			expect(check([a, b], { restarts: [RESTART] }).totals.copiedOutsideRestarts).toBe(0);
+		});
+
+		it("a message acked under one id and delivered again under a higher one is mismatched", () => {
+			// A read the ack of 2: it never resends m2, so 257 cannot be its resend.
+			const { a, b } = chat([m1, m2]);
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 2, 1, 0, true, 1_200),
+				copy(m2, 257, 2, 2, false, 13_000),
+			);
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.totals.mismatched).toBe(1);
+			expect(v.problems[0]?.detail).toContain("an acked message got a new id");
+		});
+
+		it("a copy under a lower id than the first is mismatched (ids never go back)", () => {
+			const { a, b } = chat([m1, { id: 257, content: m2.content }]);
+			b.deliveries.push(
+				copy(m1, 1, 1, 0, true, 1_100),
+				copy(m2, 257, 1, 0, true, 1_200),
+				copy(m2, 2, 2, 257, false, 13_000),
+			);
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.totals.mismatched).toBeGreaterThanOrEqual(1);
+			expect(v.problems.some((p) => p.detail.includes("the later one lower"))).toBe(true);
+		});
+
+		it("an id delivered for two messages is mismatched (ids are never reused)", () => {
+			const { a, b } = chat([m1, m2]);
+			b.deliveries.push(copy(m1, 1, 1, 0, true, 1_100), { ...copy(m2, 1, 2, 0, true, 13_000) });
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.totals.mismatched).toBeGreaterThanOrEqual(1);
+			expect(v.problems.some((p) => p.detail.includes("delivered for two messages"))).toBe(true);
+		});
+
+		it("a message that arrived but that the client never showed is lost", () => {
+			const { a, b } = chat([m1, m2]);
+			b.deliveries.push(copy(m1, 1, 1, 0, true, 1_100), copy(m2, 2, 1, 0, false, 1_200));
+			const v = check([a, b], { restarts: [RESTART] });
+			expect(v.totals.lost).toBe(1);
+			expect(v.problems[0]).toMatchObject({ kind: "lost", messageId: 2 });
+		});
+
+		it("counts acks that a receipt brought", () => {
+			const { a, b } = chat([m1, m2]);
+			const first = a.acks[0];
+			if (first) first.viaReceipt = true;
+			b.deliveries.push(copy(m1, 1, 1, 0, true, 1_100), copy(m2, 2, 1, 0, true, 1_200));
+			expect(check([a, b]).totals).toMatchObject({ acked: 2, ackedViaReceipt: 1 });
+		});
 	});
 });
