@@ -106,6 +106,8 @@ export class ChatRoom extends DurableObject<Env> {
 	private readonly unconfirmed = new Unconfirmed();
 	/** sender + client_msg_id → how it was acked, for resends; newest last, bounded. */
 	private readonly recentAcks = new Map<string, AcceptedAs>();
+	/** Per sender, the newest KEPT_CLIENT_IDS of them, as the attachments keep them (no walk over all at a flush). */
+	private readonly keptAcks = new Map<string, [string, number, number][]>();
 	/** Rows written for messages (stored, dropped, id reservations), and messages stored, for the logs. */
 	private messageRows = 0;
 	private storedTotal = 0;
@@ -143,19 +145,20 @@ export class ChatRoom extends DurableObject<Env> {
 		const { state } = loaded;
 		this.lobbyTold = loaded.lobbyTold;
 		this.lobbyRetry = !loaded.lobbyTold;
-		const kept = this.ctx
-			.getWebSockets()
-			.map((ws) => attachment(ws).v)
-			.reduce<Volatile | undefined>((best, v) => (v && (!best || v.next > best.next) ? v : best), undefined);
+		const kept =
+			this.ctx
+				.getWebSockets()
+				.map((ws) => attachment(ws).v)
+				.reduce<Volatile | undefined>((best, v) => (v && (!best || v.next > best.next) ? v : best), undefined) ??
+			(loaded.kept === null ? undefined : (JSON.parse(loaded.kept) as Volatile));
 		if (kept) {
-			// Hibernated, not restarted: nothing was lost, ids go on where they were.
+			// Hibernated (or evicted with nobody online), not restarted: nothing was lost, ids go on where they were.
 			this.ids = new MessageIds(Math.max(kept.next, loaded.lastStored + 1), loaded.reservedBelow);
 			this.meter.add(kept.rows);
 			this.messageRows = kept.messageRows;
 			this.storedTotal = kept.stored;
 			for (const [sender, acks] of Object.entries(kept.acks ?? {})) {
-				for (const [clientMsgId, id, sentAt] of acks)
-					this.recentAcks.set(clientKey(sender, clientMsgId), { id, sentAt });
+				for (const [clientMsgId, id, sentAt] of acks) this.rememberAck(sender, clientMsgId, { id, sentAt });
 			}
 			for (const user of state.users) {
 				const member = state.members[user];
@@ -460,18 +463,24 @@ export class ChatRoom extends DurableObject<Env> {
 
 	/** The server now answers for `m`: its sender hears `message_sent` (on whichever socket it has now). */
 	private ack(state: ChatState, m: AcceptedMessage): void {
-		if (m.clientMsgId !== null) {
-			const key = clientKey(m.sender, m.clientMsgId);
-			this.recentAcks.delete(key);
-			this.recentAcks.set(key, { id: m.id, sentAt: m.sentAt });
-			if (this.recentAcks.size > RECENT_CLIENT_IDS) {
-				const oldest = this.recentAcks.keys().next();
-				if (!oldest.done) this.recentAcks.delete(oldest.value);
-			}
-		}
+		if (m.clientMsgId !== null) this.rememberAck(m.sender, m.clientMsgId, { id: m.id, sentAt: m.sentAt });
 		const socket = this.socketOf(m.sender);
 		if (!socket) return;
 		for (let i = 0; i <= (m.resends ?? 0); i++) this.sendAck(socket, state, m);
+	}
+
+	private rememberAck(sender: string, clientMsgId: string, as: AcceptedAs): void {
+		const key = clientKey(sender, clientMsgId);
+		if (this.recentAcks.has(key)) return;
+		this.recentAcks.set(key, as);
+		if (this.recentAcks.size > RECENT_CLIENT_IDS) {
+			const oldest = this.recentAcks.keys().next();
+			if (!oldest.done) this.recentAcks.delete(oldest.value);
+		}
+		const kept = this.keptAcks.get(sender) ?? [];
+		this.keptAcks.set(sender, kept);
+		kept.push([clientMsgId, as.id, as.sentAt]);
+		if (kept.length > KEPT_CLIENT_IDS) kept.shift();
 	}
 
 	private sendAck(ws: WebSocket, state: ChatState, m: Pick<AcceptedMessage, "id" | "clientMsgId" | "sentAt">): void {
@@ -550,17 +559,7 @@ export class ChatRoom extends DurableObject<Env> {
 			const m = state.members[user];
 			if (m) members[user] = { sent: m.sent, lastSent: m.lastSent, confirmed: m.confirmed, receipts: m.receipts };
 		}
-		const acks: Volatile["acks"] = {};
-		for (const [key, ack] of this.recentAcks) {
-			// Sender ids are hex; a client_msg_id may hold anything, a newline too.
-			const cut = key.indexOf("\n");
-			const sender = key.slice(0, cut);
-			const clientMsgId = key.slice(cut + 1);
-			const list = acks[sender] ?? [];
-			acks[sender] = list;
-			list.push([clientMsgId, ack.id, ack.sentAt]);
-			if (list.length > KEPT_CLIENT_IDS) list.shift();
-		}
+		const acks: Volatile["acks"] = Object.fromEntries(this.keptAcks);
 		return {
 			next: this.ids.next,
 			rows: this.meter.rowsWritten,
@@ -627,9 +626,9 @@ export class ChatRoom extends DurableObject<Env> {
 		const waiting = this.unconfirmed.takeFrom(partnerId);
 		const first = waiting[0];
 		if (first) member.delivered = Math.min(member.delivered, first.id - 1);
-		this.store.saveMembers(state);
 		this.storeMessages(waiting, false);
 		for (const m of waiting) this.ack(state, m);
+		this.saveMembers(state, ws);
 		const partner = this.socketOf(partnerId);
 		if (partner) send(partner, "partner_status", { online: false });
 		// What changed must reach the attachments before the object may hibernate.
@@ -652,7 +651,20 @@ export class ChatRoom extends DurableObject<Env> {
 			closeSocket(ws, 1001, "heartbeat timeout");
 			this.goneOffline(ws, now);
 		}
-		if (this.markVanished(state, now)) this.store.saveMembers(state);
+		if (this.markVanished(state, now)) this.saveMembers(state);
+	}
+
+	/**
+	 * The members' marks; once nobody is online, with what memory holds
+	 * (ids, receipts, acked client_msg_ids): no socket's attachment keeps it
+	 * then, and an idle object is evicted. One row either way.
+	 */
+	private saveMembers(state: ChatState, leaving?: WebSocket): void {
+		if (this.openSockets().some((ws) => ws !== leaving)) return this.store.saveMembers(state);
+		const kept = this.volatile(state);
+		kept.rows++; // this write
+		this.store.saveMembers(state, JSON.stringify(kept));
+		this.dirty = false;
 	}
 
 	override async alarm(): Promise<void> {

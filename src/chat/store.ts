@@ -1,6 +1,6 @@
 // A chat's durable state in its own SQLite storage: one row for the chat
 // (its users, their joined/delivered/offline marks, the message-id
-// reservation) and the messages the server is responsible for and the
+// reservation, and while nobody is online what the room held in memory) and the messages the server is responsible for and the
 // partner has not confirmed. `deleteAll` at the end leaves nothing behind.
 //
 // Rows written are the bill (ARCHITECTURE.md 1.1), so every write goes
@@ -42,6 +42,8 @@ export interface LoadedChat {
 	/** The highest id stored, 0 if none. */
 	lastStored: number;
 	lobbyTold: boolean;
+	/** What the ChatRoom kept in memory, written when its last socket closed (JSON); null while anyone is online. */
+	kept: string | null;
 }
 
 /**
@@ -101,7 +103,8 @@ export class ChatStore {
 				next_id: number;
 				members: string;
 				lobby_told: number;
-			}>("SELECT chat_id, user_a, user_b, matched_at, lobby, next_id, members, lobby_told FROM chat")
+				kept: string | null;
+			}>("SELECT chat_id, user_a, user_b, matched_at, lobby, next_id, members, lobby_told, kept FROM chat")
 			.toArray()[0];
 		if (!chat) return null;
 		const stored = JSON.parse(chat.members) as Record<string, StoredMember>;
@@ -133,10 +136,10 @@ export class ChatStore {
 			}
 			state.members[user] = member;
 		}
-		return { state, reservedBelow: chat.next_id, lastStored, lobbyTold: chat.lobby_told === 1 };
+		return { state, reservedBelow: chat.next_id, lastStored, lobbyTold: chat.lobby_told === 1, kept: chat.kept };
 	}
 
-	/** A chat stored by the first version (a members table, lobby_told in KV) moves to the one-row form. */
+	/** A chat stored by an earlier version (a members table, lobby_told in KV; no kept column) moves to the one-row form. */
 	private migrate(): void {
 		const columns = new Set(
 			this.sql
@@ -144,6 +147,7 @@ export class ChatStore {
 				.toArray()
 				.map((c) => c.name),
 		);
+		if (!columns.has("kept")) this.meter.exec("ALTER TABLE chat ADD COLUMN kept TEXT");
 		if (columns.has("members")) return;
 		const members: Record<string, StoredMember> = {};
 		if (this.tableExists("members")) {
@@ -170,7 +174,7 @@ export class ChatStore {
 			CREATE TABLE IF NOT EXISTS chat (
 				chat_id TEXT NOT NULL, user_a TEXT NOT NULL, user_b TEXT NOT NULL,
 				matched_at INTEGER NOT NULL, lobby TEXT NOT NULL, next_id INTEGER NOT NULL,
-				members TEXT NOT NULL, lobby_told INTEGER NOT NULL DEFAULT 0
+				members TEXT NOT NULL, lobby_told INTEGER NOT NULL DEFAULT 0, kept TEXT
 			)`);
 		const [a, b] = state.users;
 		this.meter.exec(
@@ -185,9 +189,13 @@ export class ChatStore {
 		);
 	}
 
-	/** Both members' stored marks, in one row write. */
-	saveMembers(state: ChatState): void {
-		this.meter.exec("UPDATE chat SET members = ?", membersJson(state));
+	/**
+	 * Both members' stored marks, in one row write; with `kept` (JSON) when
+	 * nobody is online any more, since no attachment then survives an
+	 * eviction, and without it (cleared) once someone is back.
+	 */
+	saveMembers(state: ChatState, kept: string | null = null): void {
+		this.meter.exec("UPDATE chat SET members = ?, kept = ?", membersJson(state), kept);
 	}
 
 	/** Moves the message-id reservation (message-ids.ts): one row per block of ids. */

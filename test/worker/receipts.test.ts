@@ -167,6 +167,36 @@ describe("restarts", () => {
 		expect(await b.chat.expect("message_received")).toMatchObject({ message_id: 2, client_msg_id: "k-2" });
 	});
 
+	it("with both members offline the chat is evicted, not restarted: ids go on, an acked client_msg_id is still known", async () => {
+		const { a, b, chatId } = await chattingPair();
+		say(a.chat, "hello", "k-1");
+		expect(await b.chat.expect("message_received")).toMatchObject({ message_id: 1, client_msg_id: "k-1" });
+		// A goes before the receipt: the ack finds no socket, and A will resend.
+		a.chat.close(1000, "tab closed");
+		await b.chat.expect("partner_status");
+		b.chat.send({ type: "received", payload: { up_to: 1 } });
+		b.chat.close(1000, "tab closed");
+		await b.chat.closed();
+		// Nobody online: no attachment keeps memory; the chat row does (one write it made anyway).
+		await runInDurableObject(chatStub(chatId), (_room: ChatRoom, state) => {
+			const row = state.storage.sql.exec<{ kept: string | null }>("SELECT kept FROM chat").one();
+			expect(row.kept).not.toBeNull();
+		});
+		await evictDurableObject(chatStub(chatId));
+		const a2 = await openChat(a.chatUrl, 0);
+		await a2.expect("chat_joined");
+		say(a2, "hello", "k-1");
+		expect(await a2.waitFor("message_sent")).toMatchObject({ message_id: 1, client_msg_id: "k-1" });
+		say(a2, "again", "k-2");
+		const b2 = await openChat(b.chatUrl, 1);
+		await b2.expect("chat_joined");
+		// Not the resend of k-1 a second time: the next message, with the next id.
+		expect(await b2.waitFor("message_received")).toMatchObject({ message_id: 2, client_msg_id: "k-2" });
+		await runInDurableObject(chatStub(chatId), (_room: ChatRoom, state) => {
+			expect(state.storage.sql.exec<{ kept: string | null }>("SELECT kept FROM chat").one().kept).toBeNull();
+		});
+	});
+
 	it("after a restart ids jump forward, never back; hibernation keeps them consecutive", async () => {
 		const { a, b, chatId } = await chattingPair();
 		say(a.chat, "one");
