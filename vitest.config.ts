@@ -16,8 +16,6 @@ export default defineConfig({
 								INTEREST_WINDOW_MS: "400",
 								GRACE_MS: "500",
 								ABANDON_MS: "1500",
-								// A chat turns quiet (and may hibernate) soon after its last frame (production: 1 s).
-								QUIET_MS: "200",
 								// Safety: a gate that ends within a test, and a challenge solved in microseconds.
 								LINK_GATE_MS: "800",
 								CHALLENGE_DIFFICULTY: "4",

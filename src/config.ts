@@ -22,13 +22,6 @@ export interface Timings {
 	initTimeoutMs: number;
 	/** A chat ends this long after its match, however busy: as long as its tickets live. */
 	maxChatMs: number;
-	/**
-	 * A chat with no frame for this long is quiet: what it keeps in memory
-	 * at no row's cost (next message id, receipts seen) is flushed into its
-	 * sockets' attachments, and from then on the object may hibernate (its
-	 * pending timer kept it awake until here). Not in PROTOCOL.md.
-	 */
-	quietMs: number;
 }
 
 /** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
@@ -44,7 +37,6 @@ export const DEFAULT_TIMINGS: Timings = {
 	linkGateMs: 30_000,
 	initTimeoutMs: INIT_TIMEOUT_MS,
 	maxChatMs: TICKET_TTL_MS,
-	quietMs: 1_000,
 };
 
 function ms(value: string | undefined, fallback: number): number {
@@ -62,7 +54,6 @@ export function timingsFrom(env: Env): Timings {
 		linkGateMs: ms(env.LINK_GATE_MS, DEFAULT_TIMINGS.linkGateMs),
 		initTimeoutMs: ms(env.INIT_TIMEOUT_MS, DEFAULT_TIMINGS.initTimeoutMs),
 		maxChatMs: DEFAULT_TIMINGS.maxChatMs,
-		quietMs: ms(env.QUIET_MS, DEFAULT_TIMINGS.quietMs),
 	};
 }
 

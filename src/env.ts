@@ -19,5 +19,4 @@ export interface Env {
 	CHALLENGE_DIFFICULTY?: string;
 	LINK_GATE_MS?: string;
 	INIT_TIMEOUT_MS?: string;
-	QUIET_MS?: string;
 }

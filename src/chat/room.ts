@@ -14,9 +14,9 @@
 // Hibernation: each socket is tagged with its user id, so `getWebSockets(user)`
 // finds a user's socket after the object woke; the chat itself is in SQLite,
 // and what costs no write (the next message id, receipts seen, rows counted)
-// rides in the sockets' attachments, flushed whenever the chat goes quiet.
-// A pending timer keeps the object from hibernating while anything is
-// unconfirmed or unflushed.
+// rides in the sockets' attachments, rewritten at the end of any event that
+// changed it once nothing waits for a receipt. While something does, its
+// receipt deadline is a pending timer, which keeps the object awake.
 import { DurableObject } from "cloudflare:workers";
 import { type Signer, signerFrom, type TicketClaims } from "../auth/signing";
 import { LIMITS, type Timings, timingsFrom } from "../config";
@@ -115,11 +115,9 @@ export class ChatRoom extends DurableObject<Env> {
 	private readonly sockets = new Map<string, WebSocket>();
 	private ending = false;
 	private nextSweep = 0;
-	private lastActivity = 0;
 	/** The volatile state changed since it was last flushed into the attachments. */
 	private dirty = false;
-	/** No frame since the chat last turned quiet: nothing to do until the next one. */
-	private settled = true;
+	/** The receipt deadline of the oldest unconfirmed message, while there is one. */
 	private tick: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
 	/** The alarm this object set (undefined: unknown after a wake; null: none pending). */
 	private scheduledAlarm: number | null | undefined;
@@ -250,8 +248,6 @@ export class ChatRoom extends DurableObject<Env> {
 		this.ctx.acceptWebSocket(server, [user]);
 		server.serializeAttachment({ user, seen: now, v: this.volatile(state) } satisfies ChatAttachment);
 		this.sockets.set(user, server);
-		this.lastActivity = now;
-		this.settled = false;
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
 			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
@@ -280,8 +276,7 @@ export class ChatRoom extends DurableObject<Env> {
 			if (confirmed > 0) send(server, "message_delivered", { chat_id: state.chatId, up_to: confirmed });
 		}
 		this.store.saveMembers(state);
-		this.dirty = true;
-		this.armTick(now);
+		this.settle();
 		this.reschedule(now);
 		return new Response(null, { status: 101, webSocket: pair[0] });
 	}
@@ -291,12 +286,11 @@ export class ChatRoom extends DurableObject<Env> {
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		try {
 			const result = this.onFrame(ws, message);
-			return result instanceof Promise
-				? result.catch((err: unknown) => sendInternalError(ws, "chat room", err))
-				: result;
+			if (result instanceof Promise) return result.catch((err: unknown) => sendInternalError(ws, "chat room", err));
 		} catch (err) {
 			sendInternalError(ws, "chat room", err);
 		}
+		this.settle();
 	}
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
@@ -316,11 +310,8 @@ export class ChatRoom extends DurableObject<Env> {
 		if (!state || this.ending) {
 			return sendError(ws, { code: "wrong_chat", message: "this chat has ended", requestType: event.type });
 		}
-		this.lastActivity = now;
-		this.settled = false;
 		// While frames keep coming the object stays awake: silent sockets are looked for here, not by the alarm.
 		this.sweep(state, now);
-		this.armTick(now);
 		switch (event.type) {
 			case "send_message":
 				return this.relay(ws, state, att.user, event.payload, now);
@@ -420,7 +411,6 @@ export class ChatRoom extends DurableObject<Env> {
 			this.ack(state, message);
 		} else {
 			this.unconfirmed.add(message);
-			this.armTick(now);
 		}
 		if (reserve !== null) this.countMessageRows(() => this.store.reserveIds(reserve));
 	}
@@ -505,37 +495,42 @@ export class ChatRoom extends DurableObject<Env> {
 		this.messageRows += this.meter.rowsWritten - before;
 	}
 
-	// ---- the receipt deadline and quiet flush ------------------------------------
+	// ---- the receipt deadline, and the attachments ------------------------------
 
-	/** One timer: the oldest unconfirmed message's deadline, or the moment the chat turns quiet. */
-	private armTick(now: number): void {
+	/**
+	 * At the end of every event. While messages wait for their receipt, a
+	 * timer at the oldest one's deadline (one `setTimeout`, moved only when
+	 * that deadline is earlier than the pending one; a receipt that confirms
+	 * everything clears it, so a chat whose partner confirms in time never
+	 * sees it fire). Once nothing waits, whatever changed goes into the
+	 * attachments at once: with no timer pending the object may hibernate
+	 * after any event, and it must wake where it was.
+	 */
+	private settle(): void {
+		const state = this.chat;
+		if (!state || this.ending) return;
 		const oldest = this.unconfirmed.oldest();
-		const quietAt = this.settled ? null : this.lastActivity + this.timings.quietMs;
-		const due = oldest === null ? null : oldest + RECEIPT_TIMEOUT_MS;
-		const at = Math.min(due ?? Number.POSITIVE_INFINITY, quietAt ?? Number.POSITIVE_INFINITY);
-		if (!Number.isFinite(at)) return;
+		if (oldest === null) {
+			if (this.tick) clearTimeout(this.tick.timer);
+			this.tick = null;
+			this.flushVolatile(state);
+			return;
+		}
+		const at = oldest + RECEIPT_TIMEOUT_MS;
 		if (this.tick && this.tick.at <= at) return;
 		if (this.tick) clearTimeout(this.tick.timer);
-		this.tick = { at, timer: setTimeout(() => this.onTick(), Math.max(0, at - now)) };
+		this.tick = { at, timer: setTimeout(() => this.onTick(), Math.max(0, at - Date.now())) };
 	}
 
 	private onTick(): void {
 		this.tick = null;
-		const now = Date.now();
 		try {
 			const state = this.state();
 			if (!state || this.ending) return;
-			this.storeOverdue(state, now);
-			if (this.unconfirmed.size > 0 || now - this.lastActivity < this.timings.quietMs) {
-				this.armTick(now);
-				return;
-			}
-			// Quiet: the object may hibernate from here on.
-			this.settled = true;
-			this.flushVolatile(state);
-			this.reschedule(now);
+			this.storeOverdue(state, Date.now());
+			this.settle();
 		} catch (err) {
-			log({ event: "internal_error", where: "chat room: tick", error: errorText(err) });
+			log({ event: "internal_error", where: "chat room: receipt deadline", error: errorText(err) });
 		}
 	}
 
@@ -570,12 +565,14 @@ export class ChatRoom extends DurableObject<Env> {
 		};
 	}
 
-	/** Into every open socket's attachment: hibernation keeps those, and costs no row. */
+	/** Into each member's socket's attachment: hibernation keeps those, and costs no row. */
 	private flushVolatile(state: ChatState): void {
 		if (!this.dirty) return;
 		this.dirty = false;
 		const v = this.volatile(state);
-		for (const ws of this.openSockets()) {
+		for (const user of state.users) {
+			const ws = this.socketOf(user);
+			if (!ws) continue;
 			const att = attachment(ws);
 			att.v = v;
 			ws.serializeAttachment(att);
@@ -631,10 +628,7 @@ export class ChatRoom extends DurableObject<Env> {
 		this.saveMembers(state, ws);
 		const partner = this.socketOf(partnerId);
 		if (partner) send(partner, "partner_status", { online: false });
-		// What changed must reach the attachments before the object may hibernate.
-		this.lastActivity = now;
-		this.settled = false;
-		this.armTick(now);
+		this.settle();
 		this.reschedule(now);
 	}
 
@@ -660,7 +654,10 @@ export class ChatRoom extends DurableObject<Env> {
 	 * then, and an idle object is evicted. One row either way.
 	 */
 	private saveMembers(state: ChatState, leaving?: WebSocket): void {
-		if (this.openSockets().some((ws) => ws !== leaving)) return this.store.saveMembers(state);
+		if (this.openSockets().some((ws) => ws !== leaving)) {
+			this.store.saveMembers(state);
+			return;
+		}
 		const kept = this.volatile(state);
 		kept.rows++; // this write
 		this.store.saveMembers(state, JSON.stringify(kept));
@@ -679,6 +676,7 @@ export class ChatRoom extends DurableObject<Env> {
 		this.sweep(state, now, true);
 		const cause = dueEnd(state, now, this.timings);
 		if (cause) return this.end(state, cause);
+		this.settle();
 		this.reschedule(now);
 	}
 
