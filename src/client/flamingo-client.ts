@@ -225,6 +225,14 @@ export class FlamingoClient {
 	private pendingControl: { type: "leave_chat" | "report"; payload: object } | null = null;
 	/** The `received` frames owed for the partner's messages. */
 	private readonly receipts: Receipts;
+	/**
+	 * The transcript of the chat that ended here last. After `replaced` the
+	 * user may still be in that chat on the server (the newer connection was
+	 * this tab's own, abandoned attempt), and `ready.chat` brings it back:
+	 * its messages, and what it drops as copies by `client_msg_id`, must
+	 * come back with it.
+	 */
+	private endedTranscript: Transcript | null = null;
 
 	constructor(private readonly options: ClientOptions) {
 		const url = new URL(options.baseUrl);
@@ -521,6 +529,7 @@ export class FlamingoClient {
 	}
 
 	private endChat(reason: ClientEndReason): void {
+		this.endedTranscript = this.state.transcript;
 		this.closeChat();
 		this.chatUrl = null;
 		this.ticketRetries = 0;
@@ -764,7 +773,7 @@ export class FlamingoClient {
 
 	/** `ready.chat`: a live chat to rejoin (after a reload, a refused ticket or a dropped lobby). */
 	private rejoin(chatId: string, chatUrl: string): void {
-		const saved = this.state.transcript;
+		const saved = this.state.transcript?.chatId === chatId ? this.state.transcript : this.endedTranscript;
 		const same = saved !== null && saved.chatId === chatId;
 		const transcript = same ? saved : emptyTranscript(chatId);
 		if (same) this.receipts.restore(transcript.lastReceived);

@@ -271,6 +271,29 @@ describe("FlamingoClient", () => {
 		await until(b.client, "message from the second tab", (s) => texts(s, false).includes("from the second tab"));
 	});
 
+	it("a tab that was replaced and comes back into the same chat through the lobby keeps its transcript", async () => {
+		const { a, b } = await pair();
+		a.client.send("before the takeover");
+		b.client.send("from b");
+		await until(a.client, "b's message", (s) => texts(s, false).includes("from b"));
+		await until(a.client, "own message acked", (s) => isAcked(mine(s)[0]));
+		// A newer connection for the same user (here another tab; in the soak,
+		// this tab's own attempt that completed late) takes the chat over.
+		const second = tab(a);
+		second.client.connect();
+		await until(second.client, "second tab chatting", chatting);
+		expect((await until(a.client, "replaced", (s) => s.phase === "ended", 15_000)).endReason).toBe("replaced");
+		second.client.close();
+		// Still in the chat on the server: starting again, the lobby's ready.chat brings it back.
+		a.client.start({ gender: "female", preference: "any", interests: [] });
+		const back = await until(a.client, "back in the chat", chatting, 15_000);
+		expect(texts(back, true)).toEqual(["before the takeover"]);
+		expect(texts(back, false)).toEqual(["from b"]);
+		b.client.send("after the return");
+		const later = await until(a.client, "b's next message", (s) => texts(s, false).includes("after the return"));
+		expect(texts(later, false)).toEqual(["from b", "after the return"]);
+	});
+
 	it("keeps trying to connect while the server is unreachable", async () => {
 		let attempts = 0;
 		const Counting = class extends WebSocket {
