@@ -96,8 +96,9 @@ describe("grace period", () => {
 describe("heartbeat", () => {
 	it("closes a silent lobby socket with 1001 and keeps one that pings", async () => {
 		const silent = await initUser(server);
-		const pinging = await initUser(server, undefined, alive);
+		// Its last frame was `init` (answered by ready): timed from there, not after the second user's init.
 		const lastFrame = Date.now();
+		const pinging = await initUser(server, undefined, alive);
 		const close = await silent.lobby.closed(HEARTBEAT_TIMEOUT_MS + SWEEP_MS + SLACK_MS);
 		const lived = Date.now() - lastFrame;
 		expect(close.code).toBe(1001);
