@@ -1,6 +1,6 @@
 // `npm run dev` must work on a fresh clone: give wrangler a local SECRET in
 // .dev.vars. The server refuses a missing, short or publicly known SECRET
-// (src/auth/signing.ts, secretProblem), so the secret is generated here, random
+// (src/domain/auth/signing.ts, secretProblem), so the secret is generated here, random
 // and per checkout, instead of being copied from the committed example:
 // - no .dev.vars: create it with a fresh random SECRET;
 // - a .dev.vars that still holds the old, public development value (copied

@@ -1,7 +1,7 @@
 // Every duration of PROTOCOL.md in one place. Tests shorten them through
 // optional variables (never set in wrangler.toml) so that a window can end
 // within a test instead of after ten seconds.
-import { TICKET_TTL_MS } from "./auth/signing";
+import { TICKET_TTL_MS } from "./domain/auth/signing";
 import type { Env } from "./env";
 import { INIT_TIMEOUT_MS } from "./protocol/schemas";
 

@@ -1,6 +1,6 @@
-import type { ChatRoom } from "./chat/room";
-import type { Matchmaker } from "./lobby/matchmaker";
-import type { Presence } from "./presence/presence";
+import type { ChatRoom } from "./app/chat/chat-room";
+import type { Matchmaker } from "./app/matchmaker/matchmaker";
+import type { Presence } from "./app/presence/presence";
 
 /** Bindings of wrangler.toml, plus optional timing overrides used by tests. */
 export interface Env {

@@ -2,11 +2,11 @@
 // any Durable Object is woken; everything stateful lives in the objects.
 import { type IRequest, Router } from "itty-router";
 import { APP_FILES } from "../dist/app-files";
-import { isChatId } from "./auth/signing";
-import { CLOSE_BAD_TICKET } from "./chat/room";
+import { isChatId } from "./domain/auth/signing";
+import { CLOSE_BAD_TICKET } from "./app/chat/chat-room";
 import type { Env } from "./env";
-import { serveAppFile } from "./http/app-files";
-import { originAllowed, parseAllowList } from "./http/origin";
+import { serveAppFile } from "./server/app-files";
+import { originAllowed, parseAllowList } from "./server/origin";
 import {
 	forbiddenOrigin,
 	forMethod,
@@ -14,16 +14,16 @@ import {
 	refuseUnlessRead,
 	tooManyUpgrades,
 	upgradeRequired,
-} from "./http/responses";
-import { cachedStats } from "./http/stats";
-import { addressKey } from "./limits/address";
-import { GLOBAL_LOBBY } from "./lobby/matchmaker";
+} from "./server/responses";
+import { cachedStats } from "./server/stats";
+import { addressKey } from "./domain/limits/address";
+import { GLOBAL_LOBBY } from "./app/matchmaker/matchmaker";
 import { log } from "./log";
-import { refuseSocket } from "./sockets";
+import { refuseSocket } from "./transport/sockets";
 
-export { ChatRoom } from "./chat/room";
-export { Matchmaker } from "./lobby/matchmaker";
-export { Presence } from "./presence/presence";
+export { ChatRoom } from "./app/chat/chat-room";
+export { Matchmaker } from "./app/matchmaker/matchmaker";
+export { Presence } from "./app/presence/presence";
 
 type Args = [Env, ExecutionContext];
 

@@ -1,10 +1,10 @@
 // One structured JSON line per meaningful event, for Workers Logs
 // (`[observability]` in wrangler.toml); matches, the Matchmaker's hot path,
-// are summarised per sweep (lobby/match-stats.ts). Never message content,
+// are summarised per sweep (app/matchmaker/match-stats.ts). Never message content,
 // user ids, tokens, tickets or addresses: only what operating the service needs.
 
-import type { LoadSummary } from "./lobby/load-stats";
-import type { MatchSummary } from "./lobby/match-stats";
+import type { LoadSummary } from "./app/matchmaker/load-stats";
+import type { MatchSummary } from "./app/matchmaker/match-stats";
 
 export type LogEvent =
 	| { event: "upgrade_refused"; reason: "origin" | "rate_limit" | "sockets_per_address"; path: string }

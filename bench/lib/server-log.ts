@@ -1,8 +1,8 @@
 // Figures our server's objects report about themselves in their JSON log
 // lines, read from wrangler dev's output as they come (BenchServer.onLine):
-// - `chat_ended` (src/chat/room.ts): per chat, the messages it accepted and
+// - `chat_ended` (src/app/chat/chat-room.ts): per chat, the messages it accepted and
 //   the storage rows it wrote, in all and for messages;
-// - `lobby_load` (src/lobby/load-stats.ts): per Matchmaker sweep, what reached
+// - `lobby_load` (src/app/matchmaker/load-stats.ts): per Matchmaker sweep, what reached
 //   it, with the matches it made and the rows it wrote since the last line.
 // Rows written are what a SQLite-backed Durable Object is billed for, so the
 // bench reads the bill from the objects themselves.

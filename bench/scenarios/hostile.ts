@@ -70,7 +70,7 @@ export interface HostileOptions {
 	receiptDelayMs: number;
 }
 
-/** The counts of one `lobby_load` line (src/lobby/load-stats.ts). */
+/** The counts of one `lobby_load` line (src/app/matchmaker/load-stats.ts). */
 export interface LobbyLoad {
 	upgrades: number;
 	refused_upgrades: number;

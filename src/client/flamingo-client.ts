@@ -15,7 +15,7 @@
 // counted. Our own messages go sending → sent (`message_sent`) → delivered
 // (`message_delivered`).
 import ReconnectingWebSocket from "partysocket/ws";
-import { TokenBucket } from "../limits/token-bucket";
+import { TokenBucket } from "../domain/limits/token-bucket";
 import { PING_FRAME, parseServer } from "../protocol/codec";
 import {
 	type AgeBand,
@@ -29,7 +29,7 @@ import {
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
-import { solve } from "../safety/pow";
+import { solve } from "../domain/safety/pow";
 import { Receipts } from "./receipts";
 import {
 	acked,

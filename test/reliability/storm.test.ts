@@ -5,7 +5,7 @@
 // of every match name the same chat (in match_found and, asked again, in
 // ready.chat), the queue drains to zero and presence returns to its baseline.
 import { afterAll, expect, it } from "vitest";
-import { Signer } from "../../src/auth/signing";
+import { Signer } from "../../src/domain/auth/signing";
 import { STATS_LAG_MS, useDevServer } from "../e2e/helpers";
 import { closeAllClients, connect, type TestClient } from "../e2e/ws-client";
 import { writeFigures } from "./figures";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ABUSE, AbuseTracker } from "../../src/safety/abuse";
-import { checkSolution, leadingZeroBits, solve } from "../../src/safety/pow";
+import { ABUSE, AbuseTracker } from "../../src/domain/safety/abuse";
+import { checkSolution, leadingZeroBits, solve } from "../../src/domain/safety/pow";
 
 const started = (t: AbuseTracker, user: string, address: string | null, now: number) =>
 	t.chatStarted([{ user, address }], now);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressKey } from "../../src/limits/address";
+import { addressKey } from "../../src/domain/limits/address";
 
 describe("addressKey: IPv4 as it is, IPv6 by its /64", () => {
 	it.each([

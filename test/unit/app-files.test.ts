@@ -1,6 +1,6 @@
 // The embedded app's HTTP answers, on a fixture instead of the built app.
 import { describe, expect, it } from "vitest";
-import { type AppFiles, matchesEtag, serveAppFile } from "../../src/http/app-files";
+import { type AppFiles, matchesEtag, serveAppFile } from "../../src/server/app-files";
 
 const FILES: AppFiles = {
 	"/index.html": { type: "text/html; charset=utf-8", etag: '"aaa"', body: "<p>home</p>" },

@@ -1,8 +1,8 @@
 // The pure parts of delivery: ids reserved in blocks, and the messages that
 // wait in memory for their receipt.
 import { describe, expect, it } from "vitest";
-import { ID_BLOCK, MessageIds } from "../../src/chat/message-ids";
-import { type AcceptedMessage, Unconfirmed } from "../../src/chat/unconfirmed";
+import { ID_BLOCK, MessageIds } from "../../src/domain/chat/message-ids";
+import { type AcceptedMessage, Unconfirmed } from "../../src/domain/chat/unconfirmed";
 
 describe("message ids", () => {
 	it("count by one, with one reservation write per block, always half a block ahead of the ids handed out", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TIMINGS } from "../../src/config";
-import { contactIn, gateHolds, scanForm } from "../../src/safety/link-gate";
+import { contactIn, gateHolds, scanForm } from "../../src/domain/safety/link-gate";
 
 const caught: [string, string][] = [
 	["https://example.com/x", "url"],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LoadStats } from "../../src/lobby/load-stats";
+import { LoadStats } from "../../src/app/matchmaker/load-stats";
 
 /** A row meter that has written `n` rows since it was last taken. */
 function rows(n: number) {

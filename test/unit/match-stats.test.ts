@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MatchStats } from "../../src/lobby/match-stats";
+import { MatchStats } from "../../src/app/matchmaker/match-stats";
 
 describe("MatchStats", () => {
 	it("sums up the matches since the last take, then starts over", () => {

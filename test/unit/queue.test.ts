@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MatchQueue, mutuallyAcceptable, type Seeker, sharedInterests } from "../../src/matchmaking/queue";
+import { MatchQueue, mutuallyAcceptable, type Seeker, sharedInterests } from "../../src/domain/matchmaker/queue";
 import type { Gender, Preference } from "../../src/protocol/schemas";
 
 const WINDOW = 10_000;

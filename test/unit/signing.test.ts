@@ -12,7 +12,7 @@ import {
 	secretProblem,
 	signerFrom,
 	TICKET_TTL_MS,
-} from "../../src/auth/signing";
+} from "../../src/domain/auth/signing";
 
 const SECRET = "unit-secret-0123456789abcdef0123456789abcdef";
 const signer = new Signer(SECRET);

@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Signer, TICKET_TTL_MS } from "../../src/auth/signing";
+import { Signer, TICKET_TTL_MS } from "../../src/domain/auth/signing";
 import { chatStub, chattingPair, initUser, join, lobbyName, lobbyStub, openChat, openLobby } from "./helpers";
 
 /** The SECRET binding of the workers project (vitest.config.ts). */

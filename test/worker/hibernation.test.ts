@@ -3,7 +3,7 @@
 // be matched and live chats must still relay, acks and ids unbroken.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
 import { chatStub, chattingPair, initUser, join, lobbyName, lobbyStub, openChat } from "./helpers";
 
 /** Marks the live instance, so a test can tell that eviction really replaced it. */

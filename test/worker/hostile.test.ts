@@ -3,7 +3,7 @@
 // address, and a replaced socket that keeps talking.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
 import { PING_FRAME } from "../../src/protocol/codec";
 import { INIT_TIMEOUT_MS, MAX_LOBBY_SOCKETS_PER_ADDRESS } from "../../src/protocol/schemas";
 import { chattingPair, initUser, join, lobbyName, lobbyStub, openLobby, type TestSocket } from "./helpers";

@@ -5,10 +5,10 @@
 // earliest deadline moves earlier.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
-import { LAST_PARTNER_TTL_MS, LobbyStore } from "../../src/lobby/store";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
+import { LAST_PARTNER_TTL_MS, LobbyStore } from "../../src/app/matchmaker/store";
 import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
-import type { RowMeter } from "../../src/storage/row-meter";
+import type { RowMeter } from "../../src/app/row-meter";
 import { chattingPair, initUser, join, lobbyName, lobbyStub, openLobby } from "./helpers";
 
 const user = (n: number) => n.toString(16).padStart(16, "0");

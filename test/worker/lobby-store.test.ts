@@ -9,7 +9,7 @@ import {
 	LAST_PARTNER_TTL_MS,
 	LobbyStore,
 	RECENT_PARTNERS,
-} from "../../src/lobby/store";
+} from "../../src/app/matchmaker/store";
 import { lobbyName, lobbyStub } from "./helpers";
 
 const user = (n: number) => n.toString(16).padStart(16, "0");

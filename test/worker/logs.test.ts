@@ -3,7 +3,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
 import { chattingPair, lobbyName, lobbyStub, openChat } from "./helpers";
 
 let lines: string[] = [];

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import type { Presence } from "../../src/presence/presence";
+import type { Presence } from "../../src/app/presence/presence";
 import { statsSchema } from "../../src/protocol/schemas";
 import { initUser, lobbyName } from "./helpers";
 

@@ -4,7 +4,7 @@
 // forward, never back; nothing acked is lost.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChatRoom } from "../../src/chat/room";
+import type { ChatRoom } from "../../src/app/chat/chat-room";
 import { chatStub, chattingPair, openChat, type TestSocket } from "./helpers";
 
 /** What the tests read of a ChatRoom's insides: rows written, and whether any message is stored. */

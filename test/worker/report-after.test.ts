@@ -4,8 +4,8 @@
 // whatever the lobby still remembers of the chat.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
-import type { LobbyStore } from "../../src/lobby/store";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
+import type { LobbyStore } from "../../src/app/matchmaker/store";
 import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
 import { chattingPair, initUser, type Joined, lobbyName, lobbyStub, openLobby } from "./helpers";
 

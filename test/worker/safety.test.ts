@@ -1,7 +1,7 @@
 // Safety rules through real sockets: age bands, the first-contact link gate,
 // reports that stick, recent partners kept apart, and the abuse challenge.
 import { describe, expect, it } from "vitest";
-import { checkSolution, solve } from "../../src/safety/pow";
+import { checkSolution, solve } from "../../src/domain/safety/pow";
 import { chattingPair, initUser, type Joined, join, lobbyName, lobbyStub, openChat } from "./helpers";
 
 /** `a` waits, `b` joins and is matched with it; `a` opens the chat and leaves at once. */

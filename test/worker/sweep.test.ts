@@ -2,7 +2,7 @@
 // joins are not held up behind one long walk): every slice must be walked.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Matchmaker } from "../../src/lobby/matchmaker";
+import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
 import { lobbyName, lobbyStub, openLobby, type TestSocket } from "./helpers";
 
 /** More than two slices of the sweep (SWEEP_SLICE is 500). */

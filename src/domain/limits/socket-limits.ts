@@ -1,7 +1,7 @@
 // The limits one socket is held to: a cap on all frames, a stricter bucket for
 // the event that costs the most (join_queue in the lobby, send_message in a
 // chat), and the refusal count that ends a socket that ignores them.
-import { LIMITS } from "../config";
+import { LIMITS } from "../../config";
 import { type BucketSpec, RefusalCounter, TokenBucket } from "./token-bucket";
 
 export type LimitVerdict = { ok: true } | { ok: false; retryAfterMs: number; close: boolean };

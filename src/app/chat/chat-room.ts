@@ -18,16 +18,16 @@
 // changed it once nothing waits for a receipt. While something does, its
 // receipt deadline is a pending timer, which keeps the object awake.
 import { DurableObject } from "cloudflare:workers";
-import { type Signer, signerFrom, type TicketClaims } from "../auth/signing";
-import { LIMITS, type Timings, timingsFrom } from "../config";
-import type { Env } from "../env";
-import { LimitsBySocket } from "../limits/socket-limits";
-import type { ChatEnd } from "../lobby/matchmaker";
-import { errorText, log } from "../log";
-import { CLOSE_TOO_BIG } from "../protocol/close-codes";
-import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../protocol/codec";
-import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../protocol/schemas";
-import { contactIn, gateHolds } from "../safety/link-gate";
+import { type Signer, signerFrom, type TicketClaims } from "../../domain/auth/signing";
+import { LIMITS, type Timings, timingsFrom } from "../../config";
+import type { Env } from "../../env";
+import { LimitsBySocket } from "../../domain/limits/socket-limits";
+import type { ChatEnd } from "../matchmaker/matchmaker";
+import { errorText, log } from "../../log";
+import { CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../../protocol/codec";
+import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../../protocol/schemas";
+import { contactIn, gateHolds } from "../../domain/safety/link-gate";
 import {
 	admitFrame,
 	attachmentOf,
@@ -39,8 +39,8 @@ import {
 	sendFrame,
 	sendInternalError,
 	touchSeen,
-} from "../sockets";
-import { RowMeter } from "../storage/row-meter";
+} from "../../transport/sockets";
+import { RowMeter } from "../row-meter";
 import {
 	type ChatState,
 	causeReason,
@@ -51,10 +51,10 @@ import {
 	newMember,
 	nextDeadline,
 	partnerOf,
-} from "./lifecycle";
-import { MessageIds } from "./message-ids";
+} from "../../domain/chat/lifecycle";
+import { MessageIds } from "../../domain/chat/message-ids";
 import { type AcceptedAs, ChatStore, type Tombstone } from "./store";
-import { type AcceptedMessage, Unconfirmed } from "./unconfirmed";
+import { type AcceptedMessage, Unconfirmed } from "../../domain/chat/unconfirmed";
 
 /** What costs no write and must survive hibernation: flushed into every socket's attachment. */
 interface Volatile {

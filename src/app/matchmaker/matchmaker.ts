@@ -14,17 +14,17 @@ import {
 	secretProblem,
 	signerFrom,
 	TICKET_TTL_MS,
-} from "../auth/signing";
-import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../config";
-import type { Env } from "../env";
-import { tooManyUpgrades } from "../http/responses";
-import { addressKey } from "../limits/address";
-import { LimitsBySocket } from "../limits/socket-limits";
-import { errorText, log } from "../log";
-import { type PoolKey, Pools, poolOf } from "../matchmaking/pools";
-import type { Match, Seeker } from "../matchmaking/queue";
-import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../protocol/close-codes";
-import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../protocol/codec";
+} from "../../domain/auth/signing";
+import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../../config";
+import type { Env } from "../../env";
+import { tooManyUpgrades } from "../../server/responses";
+import { addressKey } from "../../domain/limits/address";
+import { LimitsBySocket } from "../../domain/limits/socket-limits";
+import { errorText, log } from "../../log";
+import { type PoolKey, Pools, poolOf } from "../../domain/matchmaker/pools";
+import type { Match, Seeker } from "../../domain/matchmaker/queue";
+import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../../protocol/codec";
 import type {
 	ChatRef,
 	EndReason,
@@ -34,15 +34,15 @@ import type {
 	Presence,
 	ReportReason,
 	Stats,
-} from "../protocol/schemas";
+} from "../../protocol/schemas";
 import {
 	FRAMES_BEFORE_INIT,
 	MAX_LOBBY_SOCKETS_PER_ADDRESS,
 	REPORT_AFTER_END_MS,
 	reportReason,
-} from "../protocol/schemas";
-import { AbuseTracker } from "../safety/abuse";
-import { checkSolution } from "../safety/pow";
+} from "../../protocol/schemas";
+import { AbuseTracker } from "../../domain/safety/abuse";
+import { checkSolution } from "../../domain/safety/pow";
 import {
 	admitFrame,
 	attachmentOf,
@@ -54,8 +54,8 @@ import {
 	sendInternalError,
 	socketOrigin,
 	touchSeen,
-} from "../sockets";
-import { RowMeter } from "../storage/row-meter";
+} from "../../transport/sockets";
+import { RowMeter } from "../row-meter";
 import { LoadStats } from "./load-stats";
 import { MatchStats } from "./match-stats";
 import { OpenOrder } from "./open-order";

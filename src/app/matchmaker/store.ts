@@ -17,8 +17,8 @@
 // once it is a day old (one row per user, not per match); a write that would
 // change nothing is not issued.
 
-import { REPORT_AFTER_END_MS } from "../protocol/schemas";
-import { RowMeter } from "../storage/row-meter";
+import { REPORT_AFTER_END_MS } from "../../protocol/schemas";
+import { RowMeter } from "../row-meter";
 
 /** How long "we just talked" keeps two people apart when neither chats with anyone else. */
 export const LAST_PARTNER_TTL_MS = 24 * 60 * 60 * 1000;

@@ -3,14 +3,14 @@
 // would spend its whole budget (the Cache API does nothing on workers.dev).
 // Instead the Matchmaker publishes its counters here, at most every 2 s and
 // only when they changed, and the Worker reads them from here through a
-// per-isolate memory cache (src/http/stats.ts).
+// per-isolate memory cache (src/server/stats.ts).
 //
 // One per lobby (named like it). The counters are kept in memory and written
 // through to storage, so a Presence object woken after a quiet spell still
 // answers with the last counters published, without asking the Matchmaker.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
-import type { Stats } from "../protocol/schemas";
+import type { Env } from "../../env";
+import type { Stats } from "../../protocol/schemas";
 
 const KEY = "stats";
 

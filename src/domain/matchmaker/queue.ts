@@ -11,7 +11,7 @@
 // interest index. Windows all have the same length, so they end in the order
 // people joined and the ones that end can be appended to their bucket's
 // `expired` FIFO without breaking its order.
-import { GENDERS, type Gender, PREFERENCES, type Preference } from "../protocol/schemas";
+import { GENDERS, type Gender, PREFERENCES, type Preference } from "../../protocol/schemas";
 
 export interface Seeker {
 	userId: string;

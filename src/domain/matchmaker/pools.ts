@@ -2,7 +2,7 @@
 // teens, and, inside each, people reported by several others recently (who
 // meet only each other until the reports age out). Each pool is a MatchQueue
 // of its own, so the rules and the O(1) matching hold inside every pool.
-import type { AgeBand } from "../protocol/schemas";
+import type { AgeBand } from "../../protocol/schemas";
 import { type BlockedPair, type Match, MatchQueue, type Seeker } from "./queue";
 
 export type PoolKey = `${AgeBand}|${"flagged" | "clear"}`;

@@ -1,7 +1,7 @@
 // FlamingoClient's challenge solver for the page: the proof of work runs in a
 // Web Worker (pow-worker.ts) so the page stays responsive, with its progress
 // passed on. If no worker can be started, it runs here instead.
-import { solve } from "../../safety/pow";
+import { solve } from "../../domain/safety/pow";
 import type { ChallengeSolver } from "../flamingo-client";
 import type { SolveReply, SolveRequest } from "./pow-worker";
 

@@ -1,7 +1,7 @@
 // When a chat ends and what each side is told, pure: the ChatRoom feeds it the
 // chat's state and the clock and carries out the answer.
-import type { Timings } from "../config";
-import type { EndReason, ReportReason } from "../protocol/schemas";
+import type { Timings } from "../../config";
+import type { EndReason, ReportReason } from "../../protocol/schemas";
 
 /** What is stored of a member (one JSON column of the chat's row). */
 export interface StoredMember {

@@ -2,7 +2,7 @@
 // bundle, dist/client/pow-worker.js, fetched only when the server asks for
 // it): SHA-256 with crypto.subtle until `difficulty` leading zero bits, the
 // tries so far posted every 4096, then the solution.
-import { solve } from "../../safety/pow";
+import { solve } from "../../domain/safety/pow";
 
 export interface SolveRequest {
 	nonce: string;

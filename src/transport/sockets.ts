@@ -1,11 +1,11 @@
 // Small helpers shared by the two Durable Objects for their hibernatable sockets.
 
-import type { LimitsBySocket, LimitVerdict } from "./limits/socket-limits";
-import { errorText, log } from "./log";
-import { CLOSE_POLICY } from "./protocol/close-codes";
-import type { Parsed } from "./protocol/codec";
-import { build, buildError, type ProtocolError } from "./protocol/codec";
-import type { ServerEventType, ServerPayload } from "./protocol/schemas";
+import type { LimitsBySocket, LimitVerdict } from "../domain/limits/socket-limits";
+import { errorText, log } from "../log";
+import { CLOSE_POLICY } from "../protocol/close-codes";
+import type { Parsed } from "../protocol/codec";
+import { build, buildError, type ProtocolError } from "../protocol/codec";
+import type { ServerEventType, ServerPayload } from "../protocol/schemas";
 
 type RateRefusal = Extract<LimitVerdict, { ok: false }>;
 
