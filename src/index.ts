@@ -2,9 +2,12 @@
 // any Durable Object is woken; everything stateful lives in the objects.
 import { type IRequest, Router } from "itty-router";
 import { APP_FILES } from "../dist/app-files";
-import { isChatId } from "./domain/auth/signing";
 import { CLOSE_BAD_TICKET } from "./app/chat/chat-room";
+import { GLOBAL_LOBBY } from "./app/matchmaker/matchmaker";
+import { isChatId } from "./domain/auth/signing";
+import { addressKey } from "./domain/limits/address";
 import type { Env } from "./env";
+import { log } from "./log";
 import { serveAppFile } from "./server/app-files";
 import { originAllowed, parseAllowList } from "./server/origin";
 import {
@@ -16,9 +19,6 @@ import {
 	upgradeRequired,
 } from "./server/responses";
 import { cachedStats } from "./server/stats";
-import { addressKey } from "./domain/limits/address";
-import { GLOBAL_LOBBY } from "./app/matchmaker/matchmaker";
-import { log } from "./log";
 import { refuseSocket } from "./transport/sockets";
 
 export { ChatRoom } from "./app/chat/chat-room";

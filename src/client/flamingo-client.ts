@@ -16,6 +16,7 @@
 // (`message_delivered`).
 import ReconnectingWebSocket from "partysocket/ws";
 import { TokenBucket } from "../domain/limits/token-bucket";
+import { solve } from "../domain/safety/pow";
 import { PING_FRAME, parseServer } from "../protocol/codec";
 import {
 	type AgeBand,
@@ -29,7 +30,6 @@ import {
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
-import { solve } from "../domain/safety/pow";
 import { Receipts } from "./receipts";
 import {
 	acked,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type ChatState, dueEnd, endReasons, newMember, nextDeadline } from "../../src/domain/chat/lifecycle";
 import { DEFAULT_TIMINGS } from "../../src/config";
-import { originAllowed, parseAllowList } from "../../src/server/origin";
+import { type ChatState, dueEnd, endReasons, newMember, nextDeadline } from "../../src/domain/chat/lifecycle";
 import { SocketLimits } from "../../src/domain/limits/socket-limits";
 import { RefusalCounter, TokenBucket } from "../../src/domain/limits/token-bucket";
+import { originAllowed, parseAllowList } from "../../src/server/origin";
 
 const t = DEFAULT_TIMINGS;
 function chat(members: ChatState["members"]): ChatState {

@@ -3,10 +3,10 @@
 // already has is dropped first, nothing acked is lost.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type ChatState, newMember } from "../../src/domain/chat/lifecycle";
 import type { ChatRoom } from "../../src/app/chat/chat-room";
 import { ChatStore, STORED_LIMITS } from "../../src/app/chat/store";
 import { RowMeter } from "../../src/app/row-meter";
+import { type ChatState, newMember } from "../../src/domain/chat/lifecycle";
 import { chatStub, chattingPair, openChat } from "./helpers";
 
 /** A chat of users a and b; `bAway`: b's socket is closed, so what a sends is held for b. */

@@ -7,8 +7,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
 import { LAST_PARTNER_TTL_MS, LobbyStore } from "../../src/app/matchmaker/store";
-import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
 import type { RowMeter } from "../../src/app/row-meter";
+import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
 import { chattingPair, initUser, join, lobbyName, lobbyStub, openLobby } from "./helpers";
 
 const user = (n: number) => n.toString(16).padStart(16, "0");

@@ -18,29 +18,8 @@
 // changed it once nothing waits for a receipt. While something does, its
 // receipt deadline is a pending timer, which keeps the object awake.
 import { DurableObject } from "cloudflare:workers";
-import { type Signer, signerFrom, type TicketClaims } from "../../domain/auth/signing";
 import { LIMITS, type Timings, timingsFrom } from "../../config";
-import type { Env } from "../../env";
-import { LimitsBySocket } from "../../domain/limits/socket-limits";
-import type { ChatEnd } from "../matchmaker/matchmaker";
-import { errorText, log } from "../../log";
-import { CLOSE_TOO_BIG } from "../../protocol/close-codes";
-import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../../protocol/codec";
-import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../../protocol/schemas";
-import { contactIn, gateHolds } from "../../domain/safety/link-gate";
-import {
-	admitFrame,
-	attachmentOf,
-	closeSocket,
-	lastSeen,
-	refuseSocket,
-	send,
-	sendError,
-	sendFrame,
-	sendInternalError,
-	touchSeen,
-} from "../../transport/sockets";
-import { RowMeter } from "../row-meter";
+import { type Signer, signerFrom, type TicketClaims } from "../../domain/auth/signing";
 import {
 	type ChatState,
 	causeReason,
@@ -53,8 +32,29 @@ import {
 	partnerOf,
 } from "../../domain/chat/lifecycle";
 import { MessageIds } from "../../domain/chat/message-ids";
-import { type AcceptedAs, ChatStore, type Tombstone } from "./store";
 import { type AcceptedMessage, Unconfirmed } from "../../domain/chat/unconfirmed";
+import { LimitsBySocket } from "../../domain/limits/socket-limits";
+import { contactIn, gateHolds } from "../../domain/safety/link-gate";
+import type { Env } from "../../env";
+import { errorText, log } from "../../log";
+import { CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../../protocol/codec";
+import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../../protocol/schemas";
+import {
+	admitFrame,
+	attachmentOf,
+	closeSocket,
+	lastSeen,
+	refuseSocket,
+	send,
+	sendError,
+	sendFrame,
+	sendInternalError,
+	touchSeen,
+} from "../../transport/sockets";
+import type { ChatEnd } from "../matchmaker/matchmaker";
+import { RowMeter } from "../row-meter";
+import { type AcceptedAs, ChatStore, type Tombstone } from "./store";
 
 /** What costs no write and must survive hibernation: flushed into every socket's attachment. */
 interface Volatile {

@@ -8,10 +8,11 @@
 // partner did not confirm it in time or is offline: with two clients that
 // send receipts, a chat stores no message at all. The messages table is
 // created on the first message stored, not with the chat.
-import { codePoints, type ReportReason } from "../../protocol/schemas";
-import type { RowMeter } from "../row-meter";
+
 import { type ChatState, newMember, type StoredMember } from "../../domain/chat/lifecycle";
 import type { AcceptedMessage } from "../../domain/chat/unconfirmed";
+import { codePoints, type ReportReason } from "../../protocol/schemas";
+import type { RowMeter } from "../row-meter";
 
 /** What a resend with a known `client_msg_id` is acked with again. */
 export interface AcceptedAs {

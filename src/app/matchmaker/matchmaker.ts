@@ -6,6 +6,7 @@
 // and no-rematch pairs in SQLite; the queue and the user → socket index are
 // caches rebuilt from both whenever the object wakes (ARCHITECTURE.md, rules 1–2).
 import { DurableObject } from "cloudflare:workers";
+import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../../config";
 import {
 	MISSING_SECRET,
 	newChatId,
@@ -15,14 +16,14 @@ import {
 	signerFrom,
 	TICKET_TTL_MS,
 } from "../../domain/auth/signing";
-import { challengeDifficulty, LIMITS, type Timings, timingsFrom, unjoinedChatGraceMs } from "../../config";
-import type { Env } from "../../env";
-import { tooManyUpgrades } from "../../server/responses";
 import { addressKey } from "../../domain/limits/address";
 import { LimitsBySocket } from "../../domain/limits/socket-limits";
-import { errorText, log } from "../../log";
 import { type PoolKey, Pools, poolOf } from "../../domain/matchmaker/pools";
 import type { Match, Seeker } from "../../domain/matchmaker/queue";
+import { AbuseTracker } from "../../domain/safety/abuse";
+import { checkSolution } from "../../domain/safety/pow";
+import type { Env } from "../../env";
+import { errorText, log } from "../../log";
 import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../../protocol/codec";
 import type {
@@ -41,8 +42,7 @@ import {
 	REPORT_AFTER_END_MS,
 	reportReason,
 } from "../../protocol/schemas";
-import { AbuseTracker } from "../../domain/safety/abuse";
-import { checkSolution } from "../../domain/safety/pow";
+import { tooManyUpgrades } from "../../server/responses";
 import {
 	admitFrame,
 	attachmentOf,
