@@ -2,12 +2,12 @@
 // any Durable Object is woken; everything stateful lives in the objects.
 import { type IRequest, Router } from "itty-router";
 import { APP_FILES } from "../dist/app-files";
-import { CLOSE_BAD_TICKET } from "./app/chat/chat-room";
-import { GLOBAL_LOBBY } from "./app/matchmaker/matchmaker";
+import { chatRoomStub, matchmakerStub, presenceStub } from "./app/contract";
 import { isChatId } from "./domain/auth/signing";
 import { addressKey } from "./domain/limits/address";
 import type { Env } from "./env";
 import { log } from "./log";
+import { CLOSE_BAD_TICKET } from "./protocol/close-codes";
 import { serveAppFile } from "./server/app-files";
 import { originAllowed, parseAllowList } from "./server/origin";
 import {
@@ -66,16 +66,14 @@ const router = Router<IRequest, Args>()
 	)
 	.all(
 		"/api/stats",
-		readOnly((_request, env) => cachedStats(() => env.PRESENCE.get(env.PRESENCE.idFromName(GLOBAL_LOBBY)).read())),
+		readOnly((_request, env) => cachedStats(() => presenceStub(env).read())),
 	)
-	.all("/ws", guardUpgrade, (request, env) =>
-		env.MATCHMAKER.get(env.MATCHMAKER.idFromName(GLOBAL_LOBBY)).fetch(request),
-	)
+	.all("/ws", guardUpgrade, (request, env) => matchmakerStub(env).fetch(request))
 	.all("/ws/chat/:chat_id", guardUpgrade, (request, env) => {
 		const chatId = request.params.chat_id ?? "";
 		// No object is created for an id no ticket can name.
-		if (!isChatId(chatId)) return refuseSocket(CLOSE_BAD_TICKET, "no such chat");
-		return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(chatId)).fetch(request);
+		if (!isChatId(chatId)) return refuseSocket({ code: CLOSE_BAD_TICKET, reason: "no such chat" });
+		return chatRoomStub(env, chatId).fetch(request);
 	})
 	.all("/ws/*", guardUpgrade, () => notFound())
 	.all("*", (request) => serveAppFile(APP_FILES, request));

@@ -17,6 +17,7 @@
 import ReconnectingWebSocket from "partysocket/ws";
 import { TokenBucket } from "../domain/limits/token-bucket";
 import { solve } from "../domain/safety/pow";
+import { CLOSE_BAD_TICKET, CLOSE_BYE, CLOSE_NO_PONG, CLOSE_REPLACED, serverEnded } from "../protocol/close-codes";
 import { PING_FRAME, parseServer } from "../protocol/codec";
 import {
 	type AgeBand,
@@ -133,8 +134,6 @@ export interface ClientOptions {
 
 const IDENTITY_KEY = "flamingo.identity";
 const CHAT_KEY = "flamingo.chat";
-/** Close code of a socket FlamingoClient gave up on because no pong came back (an application code). */
-const CLOSE_NO_PONG = 4000;
 /** How often a 4401 on the chat socket is retried through a fresh `ready.chat` ticket. */
 const MAX_TICKET_RETRIES = 2;
 /** Client-side pacing of send_message, under the server's limit. */
@@ -170,17 +169,6 @@ function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorag
 	} catch {
 		return null; // storage blocked (privacy settings)
 	}
-}
-
-/**
- * A normal close the server chose: 1000 "matched" (lobby) or 1000 "chat ended"
- * (chat), as PROTOCOL.md's close table has them. Any other 1000 must be
- * retried: partysocket reports a failed attempt as 1000 without a reason and
- * an attempt that timed out as 1000 "timeout", and in Node it re-dispatches
- * every close without a reason as "unknown reason".
- */
-function serverEnded(e: { code: number; reason?: string }): boolean {
-	return e.code === 1000 && (e.reason === "matched" || e.reason === "chat ended");
 }
 
 function randomKey(): string {
@@ -403,7 +391,7 @@ export class FlamingoClient {
 	private openLobby(): void {
 		if (this.lobby || this.chat) return;
 		this.lobbyReady = false;
-		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== 4409);
+		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== CLOSE_REPLACED.code);
 		socket.addEventListener("open", () => {
 			const id = this.read(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
 			const payload =
@@ -427,7 +415,7 @@ export class FlamingoClient {
 				this.openLobby();
 				return;
 			}
-			if (e.code === 4409) {
+			if (e.code === CLOSE_REPLACED.code) {
 				this.lobby = null;
 				socket.close();
 				this.wantQueue = false;
@@ -445,7 +433,7 @@ export class FlamingoClient {
 		const socket = this.lobby;
 		this.lobby = null;
 		this.lobbyReady = false;
-		socket?.close(1000, "bye");
+		socket?.close(CLOSE_BYE.code, CLOSE_BYE.reason);
 	}
 
 	private joinQueue(): void {
@@ -495,13 +483,16 @@ export class FlamingoClient {
 			return u.toString();
 		};
 		// 1000: the chat ended; 4401: the ticket no longer works; 4409: another tab.
-		const socket = this.reconnecting(url, (e) => !serverEnded(e) && e.code !== 4401 && e.code !== 4409);
+		const socket = this.reconnecting(
+			url,
+			(e) => !serverEnded(e) && e.code !== CLOSE_BAD_TICKET && e.code !== CLOSE_REPLACED.code,
+		);
 		socket.addEventListener("message", (e) => this.receive(e.data, "chat"));
 		socket.addEventListener("close", (e) => {
 			if (this.chat !== socket) return;
 			this.update({ connected: false, partnerTyping: false });
-			if (e.code === 4401) return this.ticketRefused();
-			if (e.code === 4409) {
+			if (e.code === CLOSE_BAD_TICKET) return this.ticketRefused();
+			if (e.code === CLOSE_REPLACED.code) {
 				this.chat = null;
 				return this.endChat("replaced");
 			}
@@ -514,7 +505,7 @@ export class FlamingoClient {
 	private closeChat(): void {
 		const socket = this.chat;
 		this.chat = null;
-		socket?.close(1000, "bye");
+		socket?.close(CLOSE_BYE.code, CLOSE_BYE.reason);
 	}
 
 	/** A refused ticket: ask the lobby for a fresh one (`ready.chat`), a few times. */
@@ -842,7 +833,7 @@ export class FlamingoClient {
 			if (!current || this.pingSentAt.get(socket) !== sentAt) return;
 			this.pingSentAt.delete(socket);
 			// partysocket closes it on our side (the close handlers see 4000) and connects again.
-			socket.reconnect(CLOSE_NO_PONG, "no pong");
+			socket.reconnect(CLOSE_NO_PONG.code, CLOSE_NO_PONG.reason);
 		}, this.options.pongTimeoutMs ?? 10_000);
 		this.pongTimers.add(timer);
 	}

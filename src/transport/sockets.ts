@@ -2,7 +2,7 @@
 
 import type { LimitsBySocket, LimitVerdict } from "../domain/limits/socket-limits";
 import { errorText, log } from "../log";
-import { CLOSE_POLICY } from "../protocol/close-codes";
+import { CLOSE_RATE_LIMITED } from "../protocol/close-codes";
 import type { Parsed } from "../protocol/codec";
 import { build, buildError, type ProtocolError } from "../protocol/codec";
 import type { ServerEventType, ServerPayload } from "../protocol/schemas";
@@ -43,7 +43,7 @@ export function refuseRateLimited(
 		{ code: "rate_limited", message: "too many events; slow down", ...(requestType ? { requestType } : {}) },
 		verdict.retryAfterMs,
 	);
-	if (verdict.close) closeSocket(ws, CLOSE_POLICY, "rate limit exceeded");
+	if (verdict.close) closeSocket(ws, CLOSE_RATE_LIMITED);
 	return verdict.close;
 }
 
@@ -53,9 +53,9 @@ export function sendInternalError(ws: WebSocket, where: string, err: unknown): v
 	sendError(ws, { code: "internal", message: "internal error; please retry" });
 }
 
-export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+export function closeSocket(ws: WebSocket, close: { code: number; reason: string }): void {
 	try {
-		ws.close(code, reason);
+		ws.close(close.code, close.reason);
 	} catch {
 		// Already closed.
 	}
@@ -74,11 +74,11 @@ export function lastSeen(ctx: DurableObjectState, ws: WebSocket, seenInAttachmen
 export const SEEN_RESOLUTION_MS = 5_000;
 
 /** Completes a WebSocket upgrade only to close it at once with a protocol close code. */
-export function refuseSocket(code: number, reason: string): Response {
+export function refuseSocket(close: { code: number; reason: string }): Response {
 	const pair = new WebSocketPair();
 	const server = pair[1];
 	server.accept();
-	server.close(code, reason);
+	server.close(close.code, close.reason);
 	return new Response(null, { status: 101, webSocket: pair[0] });
 }
 

@@ -37,7 +37,13 @@ import { LimitsBySocket } from "../../domain/limits/socket-limits";
 import { contactIn, gateHolds } from "../../domain/safety/link-gate";
 import type { Env } from "../../env";
 import { errorText, log } from "../../log";
-import { CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import {
+	CLOSE_BAD_TICKET,
+	CLOSE_CHAT_ENDED,
+	CLOSE_HEARTBEAT_TIMEOUT,
+	CLOSE_REPLACED,
+	CLOSE_TOO_BIG,
+} from "../../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../../protocol/codec";
 import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../../protocol/schemas";
 import {
@@ -52,7 +58,7 @@ import {
 	sendInternalError,
 	touchSeen,
 } from "../../transport/sockets";
-import type { ChatEnd } from "../matchmaker/matchmaker";
+import { type ChatEnd, matchmakerStub } from "../contract";
 import { RowMeter } from "../row-meter";
 import { type AcceptedAs, ChatStore, type Tombstone } from "./store";
 
@@ -75,7 +81,6 @@ interface ChatAttachment {
 }
 
 /** Close code for a missing, forged, expired or foreign ticket. */
-export const CLOSE_BAD_TICKET = 4401;
 /** How long a failed notice to the Matchmaker waits before it is tried again. */
 const NOTIFY_RETRY_MS = 5_000;
 /** Acked messages whose client_msg_id a resend is recognised by after they left storage (or never reached it). */
@@ -250,7 +255,7 @@ export class ChatRoom extends DurableObject<Env> {
 		this.sockets.set(user, server);
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
-			if (old !== server) closeSocket(old, 4409, "replaced by a newer connection");
+			if (old !== server) closeSocket(old, CLOSE_REPLACED);
 		}
 		const partner = partnerOf(state, user);
 		const member = state.members[user];
@@ -296,7 +301,7 @@ export class ChatRoom extends DurableObject<Env> {
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
 		if (tooBigToRead(message)) {
-			closeSocket(ws, CLOSE_TOO_BIG.code, CLOSE_TOO_BIG.reason);
+			closeSocket(ws, CLOSE_TOO_BIG);
 			return this.goneOffline(ws, now);
 		}
 		const event = admitFrame(ws, parseChat(message), this.limits, "chat", "send_message", now, (closed) => {
@@ -583,7 +588,7 @@ export class ChatRoom extends DurableObject<Env> {
 
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
 		this.goneOffline(ws, Date.now());
-		closeSocket(ws, code === 1005 ? 1000 : code, reason);
+		closeSocket(ws, { code: code === 1005 ? 1000 : code, reason });
 	}
 
 	override webSocketError(ws: WebSocket): void {
@@ -642,7 +647,7 @@ export class ChatRoom extends DurableObject<Env> {
 		this.nextSweep = now + this.timings.sweepMs;
 		for (const ws of this.openSockets()) {
 			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
-			closeSocket(ws, 1001, "heartbeat timeout");
+			closeSocket(ws, CLOSE_HEARTBEAT_TIMEOUT);
 			this.goneOffline(ws, now);
 		}
 		if (this.markVanished(state, now)) this.saveMembers(state);
@@ -707,7 +712,7 @@ export class ChatRoom extends DurableObject<Env> {
 			for (const ws of this.openSockets()) {
 				const reason = reasons[attachment(ws).user];
 				if (reason) send(ws, "chat_ended", { chat_id: state.chatId, reason });
-				closeSocket(ws, 1000, "chat ended");
+				closeSocket(ws, CLOSE_CHAT_ENDED);
 			}
 			// Until the abandon deadline a valid ticket could still open the chat
 			// afresh; a tombstone stops that. No messages or ids survive.
@@ -735,7 +740,7 @@ export class ChatRoom extends DurableObject<Env> {
 		if (tomb.notify) {
 			const { lobby, chatId, reason, users, reportedBy, reportReason: category } = tomb.notify;
 			try {
-				await this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(lobby)).chatEnded(chatId, {
+				await matchmakerStub(this.env, lobby).chatEnded(chatId, {
 					reason: reason as ChatEnd["reason"],
 					...(users ? { users } : {}),
 					...(reportedBy ? { reportedBy, reportReason: category ?? "other" } : {}),
@@ -758,7 +763,7 @@ export class ChatRoom extends DurableObject<Env> {
 	// ---- helpers ---------------------------------------------------------------
 
 	private lobby(state: ChatState) {
-		return this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(state.lobby));
+		return matchmakerStub(this.env, state.lobby);
 	}
 
 	private openSockets(): WebSocket[] {
@@ -816,7 +821,7 @@ const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientM
 
 function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string): Response {
 	log({ event: "ticket_refused", reason });
-	return refuseSocket(CLOSE_BAD_TICKET, text);
+	return refuseSocket({ code: CLOSE_BAD_TICKET, reason: text });
 }
 
 function attachment(ws: WebSocket): ChatAttachment {

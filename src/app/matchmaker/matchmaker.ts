@@ -24,16 +24,21 @@ import { AbuseTracker } from "../../domain/safety/abuse";
 import { checkSolution } from "../../domain/safety/pow";
 import type { Env } from "../../env";
 import { errorText, log } from "../../log";
-import { CLOSE_INIT_REQUIRED, CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import {
+	CLOSE_HEARTBEAT_TIMEOUT,
+	CLOSE_INIT_REQUIRED,
+	CLOSE_INIT_TIMEOUT,
+	CLOSE_MATCHED,
+	CLOSE_REPLACED,
+	CLOSE_TOO_BIG,
+} from "../../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../../protocol/codec";
 import type {
 	ChatRef,
-	EndReason,
 	Gender,
 	LobbyClientEvent,
 	Preference,
 	Presence,
-	ReportReason,
 	Stats,
 } from "../../protocol/schemas";
 import {
@@ -55,6 +60,7 @@ import {
 	socketOrigin,
 	touchSeen,
 } from "../../transport/sockets";
+import { type ChatEnd, MATCHMAKER_NAME, presenceStub } from "../contract";
 import { RowMeter } from "../row-meter";
 import { LoadStats } from "./load-stats";
 import { MatchStats } from "./match-stats";
@@ -87,22 +93,6 @@ interface LobbyAttachment {
 	/** The proof of work this socket must solve before its next join_queue. */
 	challenge?: { nonce: string; difficulty: number };
 }
-
-/** How a ChatRoom tells the Matchmaker that a chat is over. */
-export interface ChatEnd {
-	reason: EndReason;
-	/**
-	 * Both users: a report is recorded even when the lobby no longer knows the
-	 * chat (dropped as unjoined before a late first join). Absent only in
-	 * notices a ChatRoom stored for a retry before version 1.1.
-	 */
-	users?: readonly [string, string];
-	/** Set when the chat ended with a report: that pair is never matched again. */
-	reportedBy?: string;
-	reportReason?: ReportReason;
-}
-
-export const GLOBAL_LOBBY = "global";
 
 type Sync = void | Promise<void>;
 
@@ -145,6 +135,8 @@ export class Matchmaker extends DurableObject<Env> {
 	 */
 	private alarmAt: number | null = null;
 	/** While the alarm runs, deadlines asked for are gathered here and set once, at its end. */
+	/** This Matchmaker's name, sealed into its tickets so that each chat answers to it. */
+	private readonly name: string;
 	private alarmRunning = false;
 	private askedDuringAlarm: number | null = null;
 	private nextSweep = 0;
@@ -155,6 +147,7 @@ export class Matchmaker extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.name = ctx.id.name ?? MATCHMAKER_NAME;
 		this.meter = new RowMeter(ctx.storage.sql);
 		this.store = new LobbyStore(ctx.storage, this.meter);
 		this.timings = timingsFrom(env);
@@ -282,7 +275,7 @@ export class Matchmaker extends DurableObject<Env> {
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
 		this.load.count("closes");
 		this.forget(ws);
-		closeSocket(ws, code === 1005 ? 1000 : code, reason);
+		closeSocket(ws, { code: code === 1005 ? 1000 : code, reason });
 		this.presenceChanged(Date.now());
 	}
 
@@ -311,10 +304,10 @@ export class Matchmaker extends DurableObject<Env> {
 				this.store.forgetExpired(now);
 				this.abuse.prune(now);
 				const summary = this.matchStats.take();
-				if (summary) log({ event: "matches", ...summary, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
+				if (summary) log({ event: "matches", ...summary, lobby: this.name });
 				// The next alarm (set below) is this line's last row; it is counted in the next one.
 				const load = this.load.take(now, this.meter);
-				if (load) log({ event: "lobby_load", ...load, lobby: this.ctx.id.name ?? GLOBAL_LOBBY });
+				if (load) log({ event: "lobby_load", ...load, lobby: this.name });
 			}
 			// A chat nobody joined has no ChatRoom to end it: drop it here.
 			const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
@@ -448,7 +441,7 @@ export class Matchmaker extends DurableObject<Env> {
 		const previous = this.sockets.get(user);
 		if (previous && previous !== ws) {
 			this.forget(previous);
-			closeSocket(previous, 4409, "replaced by a newer connection");
+			closeSocket(previous, CLOSE_REPLACED);
 		}
 		const now = Date.now();
 		if (!resumed) this.store.rememberNewUser(user, now);
@@ -591,7 +584,7 @@ export class Matchmaker extends DurableObject<Env> {
 				const other = pair[1 - i] as Seeker;
 				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin);
 				send(ws, "match_found", { ...ref, partner: { gender: other.gender }, shared_interests: match.shared });
-				closeSocket(ws, 1000, "matched");
+				closeSocket(ws, CLOSE_MATCHED);
 			}),
 		);
 	}
@@ -606,7 +599,7 @@ export class Matchmaker extends DurableObject<Env> {
 			m: chat.matchedAt,
 			// A chat lives at most TICKET_TTL_MS: no ticket outlives it.
 			e: chat.matchedAt + TICKET_TTL_MS,
-			l: this.ctx.id.name ?? GLOBAL_LOBBY,
+			l: this.name,
 		});
 		return { chat_id: chat.chatId, ticket, chat_url: `${origin}/ws/chat/${chat.chatId}?ticket=${ticket}` };
 	}
@@ -614,7 +607,7 @@ export class Matchmaker extends DurableObject<Env> {
 	/** Closes a socket for breaking a rule of the protocol. */
 	private shut(ws: WebSocket, close: { code: number; reason: string }): void {
 		this.forget(ws);
-		closeSocket(ws, close.code, close.reason);
+		closeSocket(ws, close);
 	}
 
 	/** Open sockets carrying `tag`. */
@@ -637,7 +630,7 @@ export class Matchmaker extends DurableObject<Env> {
 		let count = 0;
 		for (const ws of this.awaitingInit.takeOpenedBefore(now - this.timings.initTimeoutMs)) {
 			if (ws.readyState !== WebSocket.OPEN || attachment(ws).user !== undefined) continue;
-			closeSocket(ws, CLOSE_INIT_TIMEOUT.code, CLOSE_INIT_TIMEOUT.reason);
+			closeSocket(ws, CLOSE_INIT_TIMEOUT);
 			count++;
 		}
 		if (count > 0) log({ event: "init_timeout", count });
@@ -683,8 +676,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.published = stats;
 		this.publishedAt = now;
 		// Not awaited: the lobby's events never wait on another object.
-		const lobby = this.ctx.id.name ?? GLOBAL_LOBBY;
-		this.env.PRESENCE.get(this.env.PRESENCE.idFromName(lobby))
+		presenceStub(this.env, this.name)
 			.publish(stats)
 			.catch((err: unknown) => {
 				// Published again at the next change.
@@ -713,7 +705,7 @@ export class Matchmaker extends DurableObject<Env> {
 			if (ws.readyState !== WebSocket.OPEN) continue;
 			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
 			this.forget(ws);
-			closeSocket(ws, 1001, "heartbeat timeout");
+			closeSocket(ws, CLOSE_HEARTBEAT_TIMEOUT);
 			count++;
 		}
 		if (count > 0) log({ event: "heartbeat_timeout", socket: "lobby", count });
