@@ -3,7 +3,7 @@
 // within a test instead of after ten seconds.
 import { TICKET_TTL_MS } from "./domain/auth/signing";
 import type { Env } from "./env";
-import { INIT_TIMEOUT_MS } from "./protocol/schemas";
+import { INIT_TIMEOUT_MS, INTEREST_WINDOW_MS } from "./protocol/schemas";
 
 export interface Timings {
 	/** A user with interests matches only people sharing one this long (rule 3). */
@@ -24,11 +24,8 @@ export interface Timings {
 	maxChatMs: number;
 }
 
-/** Clients ping this often; the server gives up on a socket after `heartbeatTimeoutMs`. */
-export const HEARTBEAT_INTERVAL_MS = 30_000;
-
 export const DEFAULT_TIMINGS: Timings = {
-	interestWindowMs: 10_000,
+	interestWindowMs: INTEREST_WINDOW_MS,
 	graceMs: 30_000,
 	abandonMs: 60_000,
 	// Silent for 40 s, noticed by a sweep at most 20 s later: within two heartbeat intervals.

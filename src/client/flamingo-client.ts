@@ -31,6 +31,7 @@ import {
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
+import { wsOrigin } from "../protocol/urls";
 import { Receipts } from "./receipts";
 import {
 	acked,
@@ -224,7 +225,7 @@ export class FlamingoClient {
 
 	constructor(private readonly options: ClientOptions) {
 		const url = new URL(options.baseUrl);
-		this.wsBase = `${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`;
+		this.wsBase = wsOrigin(url);
 		this.storage = options.storage === undefined ? defaultStorage("localStorage") : options.storage;
 		this.session = options.sessionStorage === undefined ? defaultStorage("sessionStorage") : options.sessionStorage;
 		this.receipts = new Receipts((upTo) => this.sendReceipt(upTo), options.receiptDelayMs ?? RECEIPT_DELAY_MS);

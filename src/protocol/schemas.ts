@@ -28,6 +28,10 @@ export const END_REASONS = ["you_left", "partner_left", "you_reported", "partner
 export const MAX_FRAME_BYTES = 16 * 1024;
 /** Frames over this are not parsed at all: the socket is closed with 1009 (PROTOCOL.md 1.1). */
 export const MAX_READ_FRAME_BYTES = 64 * 1024;
+/** The unit of the protocol's day-long windows (tickets, reports, the `_24h` counters). */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+/** Users with shared interests are preferred for this long after joining the queue; then anyone. */
+export const INTEREST_WINDOW_MS = 10_000;
 /** A lobby socket must send `init` within this long of opening (PROTOCOL.md 1.1). */
 export const INIT_TIMEOUT_MS = 10_000;
 /** Frames before `init` that are still answered; the next one closes the socket with 1008. */

@@ -82,11 +82,6 @@ export function refuseSocket(close: { code: number; reason: string }): Response 
 	return new Response(null, { status: 101, webSocket: pair[0] });
 }
 
-/** `ws:`/`wss:` origin matching the `http:`/`https:` URL a socket was opened on. */
-export function socketOrigin(url: URL): string {
-	return `${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`;
-}
-
 /**
  * The common start of every frame on either socket, once it is parsed: hold
  * it to the socket's rate limits and answer what is refused. Returns the

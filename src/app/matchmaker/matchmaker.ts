@@ -33,20 +33,14 @@ import {
 	CLOSE_TOO_BIG,
 } from "../../protocol/close-codes";
 import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../../protocol/codec";
-import type {
-	ChatRef,
-	Gender,
-	LobbyClientEvent,
-	Preference,
-	Presence,
-	Stats,
-} from "../../protocol/schemas";
+import type { ChatRef, Gender, LobbyClientEvent, Preference, Presence, Stats } from "../../protocol/schemas";
 import {
 	FRAMES_BEFORE_INIT,
 	MAX_LOBBY_SOCKETS_PER_ADDRESS,
 	REPORT_AFTER_END_MS,
 	reportReason,
 } from "../../protocol/schemas";
+import { wsOrigin } from "../../protocol/urls";
 import { tooManyUpgrades } from "../../server/responses";
 import {
 	admitFrame,
@@ -57,7 +51,6 @@ import {
 	sendError,
 	sendFrame,
 	sendInternalError,
-	socketOrigin,
 	touchSeen,
 } from "../../transport/sockets";
 import { type ChatEnd, MATCHMAKER_NAME, presenceStub } from "../contract";
@@ -212,7 +205,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.ctx.acceptWebSocket(server, tags);
 		const now = Date.now();
 		const att: LobbyAttachment = {
-			origin: socketOrigin(new URL(request.url)),
+			origin: wsOrigin(new URL(request.url)),
 			seen: now,
 			opened: now,
 			...(address ? { address } : {}),

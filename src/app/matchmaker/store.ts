@@ -17,19 +17,19 @@
 // once it is a day old (one row per user, not per match); a write that would
 // change nothing is not issued.
 
-import { REPORT_AFTER_END_MS } from "../../protocol/schemas";
+import { DAY_MS, REPORT_AFTER_END_MS } from "../../protocol/schemas";
 import { RowMeter } from "../row-meter";
 
 /** How long "we just talked" keeps two people apart when neither chats with anyone else. */
-export const LAST_PARTNER_TTL_MS = 24 * 60 * 60 * 1000;
+export const LAST_PARTNER_TTL_MS = DAY_MS;
 /**
  * Each user's last few partners are kept away from them for a while, not
  * just the last one. A `recent_partners` row has exactly this many slots.
  */
 export const RECENT_PARTNERS = { count: 3, ttlMs: 5 * 60 * 1000 } as const;
 /** A reported pair never meets again for this long; reports count toward flagging for a day. */
-export const REPORT_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-export const FLAG_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const REPORT_TTL_MS = 30 * DAY_MS;
+export const FLAG_WINDOW_MS = DAY_MS;
 /** Reported by this many different people within FLAG_WINDOW_MS: matched only with others in the same state. */
 export const FLAG_REPORTERS = 3;
 /** A user's rules stay in memory this long after they were last needed. */
@@ -184,7 +184,7 @@ export class LobbyStore {
 				reportedBy: row.reported_by === "" ? [] : row.reported_by.split(","),
 			});
 		}
-		const since = Date.now() - 24 * 60 * 60 * 1000;
+		const since = Date.now() - DAY_MS;
 		this.reports24h = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reports WHERE at > ?", since).one().n;
 		this.challenges24h = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM challenges WHERE at > ?", since).one().n;
 	}
@@ -538,7 +538,7 @@ export class LobbyStore {
 		// (counted by RETURNING: rowsWritten would count index rows too).
 		const gone = (query: string, cutoff: number) => this.meter.exec(`${query} RETURNING 1`, cutoff).length;
 		this.reports24h -= gone("DELETE FROM reports WHERE at <= ?", now - FLAG_WINDOW_MS);
-		this.challenges24h -= gone("DELETE FROM challenges WHERE at <= ?", now - 24 * 60 * 60 * 1000);
+		this.challenges24h -= gone("DELETE FROM challenges WHERE at <= ?", now - DAY_MS);
 		// A scan of `chats` without an index on `ended_at`: the table holds only
 		// the live chats and those of the last 5 minutes (at most one row per two
 		// users online, and then some), read at a thousandth of a row written.

@@ -5,13 +5,14 @@
 // it carries (the holder's and the partner's) are not readable by the client
 // (PROTOCOL.md 1.1, Privacy of tickets).
 import * as v from "valibot";
+import { DAY_MS } from "../../protocol/schemas";
 
 const USER_ID = /^[0-9a-f]{16}$/;
 const CHAT_ID = /^[0-9a-f]{32}$/;
 const encoder = new TextEncoder();
 
 /** How long a chat lives after its match, and so every ticket to it; `ready.chat` issues fresh ones. */
-export const TICKET_TTL_MS = 24 * 60 * 60 * 1000;
+export const TICKET_TTL_MS = DAY_MS;
 
 export const isUserId = (s: string): boolean => USER_ID.test(s);
 export const isChatId = (s: string): boolean => CHAT_ID.test(s);
