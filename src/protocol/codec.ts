@@ -29,12 +29,12 @@ type Frame = string | ArrayBuffer | ArrayBufferView | unknown;
 
 const encoder = new TextEncoder();
 
-/** UTF-8 length of `text`, exact up to `limit` (anything longer only needs to be known as longer). */
-function utf8Length(text: string, limit = MAX_FRAME_BYTES): number {
-	// Cheap bounds first: every UTF-16 unit is 1 to 3 UTF-8 bytes.
-	if (text.length * 3 <= limit) return text.length;
-	if (text.length > limit) return text.length;
-	return encoder.encode(text).length;
+/** Whether `text` is longer than `limit` bytes in UTF-8; encodes it only when the cheap bounds cannot tell. */
+function utf8Over(text: string, limit: number): boolean {
+	// Every UTF-16 unit is 1 to 3 UTF-8 bytes.
+	if (text.length * 3 <= limit) return false;
+	if (text.length > limit) return true;
+	return encoder.encode(text).length > limit;
 }
 
 /**
@@ -42,9 +42,7 @@ function utf8Length(text: string, limit = MAX_FRAME_BYTES): number {
  * 1009). Checked before anything else looks at the frame.
  */
 export function tooBigToRead(frame: string | ArrayBuffer): boolean {
-	return typeof frame === "string"
-		? utf8Length(frame, MAX_READ_FRAME_BYTES) > MAX_READ_FRAME_BYTES
-		: frame.byteLength > MAX_READ_FRAME_BYTES;
+	return typeof frame === "string" ? utf8Over(frame, MAX_READ_FRAME_BYTES) : frame.byteLength > MAX_READ_FRAME_BYTES;
 }
 
 function fail(code: ErrorCode, message: string, requestType?: string): ProtocolError {
@@ -56,7 +54,7 @@ function envelope(frame: Frame): { type: string; payload: unknown } | ProtocolEr
 	if (typeof frame !== "string") {
 		return fail("bad_frame", "binary frames are not accepted; send JSON text");
 	}
-	if (utf8Length(frame) > MAX_FRAME_BYTES) {
+	if (utf8Over(frame, MAX_FRAME_BYTES)) {
 		return fail("bad_frame", `frame is larger than ${MAX_FRAME_BYTES} bytes`);
 	}
 	let value: unknown;

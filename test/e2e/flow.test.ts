@@ -2,7 +2,9 @@
 // clients, exactly as /work/shared/PROTOCOL.md describes it. One server for
 // the whole file; PER_IP_LIMITS is off here so the many upgrades of these
 // tests never meet the per-IP limit (limits.test.ts checks it is on by default).
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { statsSchema } from "../../src/protocol/schemas";
 import {
 	chattingPair,
 	expectChatUrl,
@@ -37,19 +39,9 @@ describe("HTTP endpoints", () => {
 		const res = await fetch(`${server.baseUrl}/api/stats`);
 		expect(res.status).toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/application\/json/);
-		const stats = (await res.json()) as Record<string, unknown>;
-		expect(Object.keys(stats).sort()).toEqual([
-			"active_chats",
-			"challenges_24h",
-			"chatting",
-			"online",
-			"reports_24h",
-			"waiting",
-		]);
-		for (const value of Object.values(stats)) {
-			expect(typeof value).toBe("number");
-			expect(Number.isInteger(value) && (value as number) >= 0).toBe(true);
-		}
+		// Exactly the schema's fields, each a count (a strict parse refuses any other field).
+		const parsed = v.safeParse(v.strictObject(statsSchema.entries), await res.json());
+		expect(parsed.issues).toBeUndefined();
 	});
 
 	it("a non-upgrade GET on /ws and /ws/chat/:id is 426", async () => {

@@ -1,7 +1,9 @@
 // The Worker's HTTP surface: routes, the upgrade guard (426, 403, 429) and
 // the cached stats endpoint.
 import { env, exports } from "cloudflare:workers";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { statsSchema } from "../../src/protocol/schemas";
 import { TestSocket } from "./helpers";
 
 const BASE = "http://127.0.0.1:8787";
@@ -223,31 +225,23 @@ describe("/api/stats", () => {
 		const first = await exports.default.fetch(`${BASE}/api/stats`);
 		expect(first.status).toBe(200);
 		expect(first.headers.get("Cache-Control")).toBe("public, max-age=2");
-		const before = (await first.json()) as Record<string, number>;
-		expect(Object.keys(before).sort()).toEqual([
-			"active_chats",
-			"challenges_24h",
-			"chatting",
-			"online",
-			"reports_24h",
-			"waiting",
-		]);
+		const before = v.parse(v.strictObject(statsSchema.entries), await first.json());
 
 		// A new user in the global lobby: the cached answer does not see it yet…
 		const res = await upgrade("/ws");
 		const socket = new TestSocket(res.webSocket as WebSocket);
 		socket.send({ type: "init" });
 		await socket.expect("ready");
-		const cached = (await (await exports.default.fetch(`${BASE}/api/stats`)).json()) as Record<string, number>;
+		const cached = v.parse(statsSchema, await (await exports.default.fetch(`${BASE}/api/stats`)).json());
 		expect(cached).toEqual(before);
 		// …and a fresh one does within the cache lifetime.
 		const deadline = Date.now() + 4_000;
 		let fresh = cached;
 		while (fresh.online === before.online && Date.now() < deadline) {
 			await new Promise((r) => setTimeout(r, 200));
-			fresh = (await (await exports.default.fetch(`${BASE}/api/stats`)).json()) as Record<string, number>;
+			fresh = v.parse(statsSchema, await (await exports.default.fetch(`${BASE}/api/stats`)).json());
 		}
-		expect(fresh.online).toBe((before.online ?? 0) + 1);
+		expect(fresh.online).toBe(before.online + 1);
 		socket.close();
 	});
 });

@@ -4,6 +4,7 @@
 // hibernates after ~10 s without events, and by then every bucket would have
 // refilled (10 tokens at 5/s take 2 s), so a fresh bucket after waking is the
 // bucket the socket would have had.
+import { SlidingWindow } from "./sliding-window";
 
 export interface BucketSpec {
 	ratePerSec: number;
@@ -42,17 +43,18 @@ export class TokenBucket {
 
 /** Counts refusals in a sliding window: a socket that keeps pushing is closed. */
 export class RefusalCounter {
-	private times: number[] = [];
+	private readonly window: SlidingWindow;
 
 	constructor(
 		private readonly limit: number,
-		private readonly windowMs: number,
-	) {}
+		windowMs: number,
+	) {
+		this.window = new SlidingWindow(windowMs);
+	}
 
 	/** Records one refusal; true when the socket has now exceeded the limit. */
 	record(now: number): boolean {
-		this.times.push(now);
-		while (this.times.length > 0 && (this.times[0] ?? now) <= now - this.windowMs) this.times.shift();
-		return this.times.length > this.limit;
+		this.window.add(now);
+		return this.window.count(now) > this.limit;
 	}
 }

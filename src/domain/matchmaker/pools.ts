@@ -3,7 +3,7 @@
 // meet only each other until the reports age out). Each pool is a MatchQueue
 // of its own, so the rules and the O(1) matching hold inside every pool.
 import type { AgeBand } from "../../protocol/schemas";
-import { type BlockedPair, type Match, MatchQueue, type Seeker } from "./queue";
+import { type BlockedPair, inInterestWindow, type Match, MatchQueue, type Seeker } from "./queue";
 
 export type PoolKey = `${AgeBand}|${"flagged" | "clear"}`;
 
@@ -36,7 +36,7 @@ export class Pools {
 
 	/** Whether `s` is still inside its interest window (rule 3). */
 	inWindow(s: Seeker, now: number): boolean {
-		return s.interests.length > 0 && now < s.joinedAt + this.windowMs;
+		return inInterestWindow(s, now, this.windowMs);
 	}
 
 	add(s: Seeker, pool: PoolKey, now: number): void {

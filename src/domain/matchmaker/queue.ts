@@ -1,16 +1,18 @@
 // The waiting queue and the matching rules of PROTOCOL.md, pure.
 //
-// Users wait in FIFO buckets keyed by (gender, preference): 3 × 4 = 12. A
-// newcomer is compatible with at most a few buckets (rule 1), and the longest
-// waiting eligible partner is the oldest head among them (rule 2), so finding a
-// partner costs the same with 10 or 10,000 people waiting.
+// Users wait in buckets keyed by (gender, preference): 3 × 4 = 12. A newcomer
+// is compatible with at most a few buckets (rule 1), and the longest waiting
+// eligible partner is the oldest head among them (rule 2), so finding a
+// partner costs the same with 10 or 10,000 people waiting. (Every ordered
+// collection here is a Map: it iterates in insertion order and deletes in O(1).)
 //
-// Interests (rule 3) split each bucket in two FIFOs: `open` people (no
-// interests, or whose 10 s window is over) whom anyone compatible may take, and
-// people still inside their window, who are reachable only through the
+// Interests (rule 3): a bucket holds the people anyone compatible may take,
+// in two ordered maps, `plain` (no interests) and `expired` (their 10 s window
+// is over). People still inside their window are in none of the buckets: they
+// wait in `windowed` (oldest first) and are reachable only through the
 // interest index. Windows all have the same length, so they end in the order
 // people joined and the ones that end can be appended to their bucket's
-// `expired` FIFO without breaking its order.
+// `expired` without breaking its order.
 import { GENDERS, type Gender, PREFERENCES, type Preference } from "../../protocol/schemas";
 
 export interface Seeker {
@@ -51,6 +53,11 @@ const COMPATIBLE = new Map<BucketKey, BucketKey[]>(
 	ALL_BUCKETS.map((a) => [a.key, ALL_BUCKETS.filter((b) => mutuallyAcceptable(a, b)).map((b) => b.key)]),
 );
 
+/** Whether `s` is still inside its interest window (rule 3): matched only on a shared interest. */
+export function inInterestWindow(s: Pick<Seeker, "interests" | "joinedAt">, now: number, windowMs: number): boolean {
+	return s.interests.length > 0 && now < s.joinedAt + windowMs;
+}
+
 export function sharedInterests(a: readonly string[], b: readonly string[]): string[] {
 	if (a.length === 0 || b.length === 0) return [];
 	const other = new Set(b);
@@ -84,12 +91,8 @@ export class MatchQueue {
 		return this.all.has(userId);
 	}
 
-	get(userId: string): Seeker | undefined {
-		return this.all.get(userId);
-	}
-
 	inWindow(s: Seeker, now: number): boolean {
-		return s.interests.length > 0 && now < s.joinedAt + this.windowMs;
+		return inInterestWindow(s, now, this.windowMs);
 	}
 
 	/** When the oldest open interest window ends, if any. */

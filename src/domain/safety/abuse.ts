@@ -2,6 +2,7 @@
 // chats started per user and per client address, and rate-limit refusals per
 // user, in sliding 60 s windows. An address is counted too because a fresh
 // identity costs nothing: a bot must not escape by dropping its token.
+import { SlidingWindow } from "../limits/sliding-window";
 
 export const ABUSE = {
 	windowMs: 60_000,
@@ -17,27 +18,16 @@ export const ABUSE = {
 
 export type ChallengeCause = "chats" | "rate_limits" | "address";
 
-class Window {
-	private times: number[] = [];
-	add(now: number): void {
-		this.times.push(now);
-	}
-	count(now: number): number {
-		while (this.times.length > 0 && (this.times[0] ?? now) <= now - ABUSE.windowMs) this.times.shift();
-		return this.times.length;
-	}
-}
-
 export class AbuseTracker {
-	private readonly starts = new Map<string, Window>();
-	private readonly addressStarts = new Map<string, Window>();
-	private readonly refusals = new Map<string, Window>();
+	private readonly starts = new Map<string, SlidingWindow>();
+	private readonly addressStarts = new Map<string, SlidingWindow>();
+	private readonly refusals = new Map<string, SlidingWindow>();
 	private readonly cleared = new Map<string, number>();
 
-	private window(map: Map<string, Window>, key: string): Window {
+	private window(map: Map<string, SlidingWindow>, key: string): SlidingWindow {
 		let w = map.get(key);
 		if (!w) {
-			w = new Window();
+			w = new SlidingWindow(ABUSE.windowMs);
 			map.set(key, w);
 		}
 		return w;
