@@ -553,22 +553,16 @@ export function check(logs: readonly ClientLog[], options: CheckOptions = {}): V
 		counts.acked++;
 		if (m.viaReceipt) counts.ackedViaReceipt++;
 		const key = `${m.chatId}\n${to}`;
+		const lost = (detail: string) =>
+			report(
+				{ kind: "lost", chatId: m.chatId, from: m.sender, to, messageId: m.messageId, content: m.content, detail },
+				counts,
+			);
 		const arrival = arrivals.get(m.content);
 		if (arrival) {
 			// Arrived: lost only if the client never showed any copy (and no replay or reorder explains why).
 			if (arrival.shown > 0 || arrival.flagged) continue;
-			report(
-				{
-					kind: "lost",
-					chatId: m.chatId,
-					from: m.sender,
-					to,
-					messageId: m.messageId,
-					content: m.content,
-					detail: `arrived as ${[...arrival.ids].join(", ")} and was never shown`,
-				},
-				counts,
-			);
+			lost(`arrived as ${[...arrival.ids].join(", ")} and was never shown`);
 			continue;
 		}
 		const p = presence.get(`${to}\n${m.chatId}`);
@@ -583,21 +577,12 @@ export function check(logs: readonly ClientLog[], options: CheckOptions = {}): V
 			excludedBySenderEnd[end] = (excludedBySenderEnd[end] ?? 0) + 1;
 			continue;
 		}
-		report(
-			{
-				kind: "lost",
-				chatId: m.chatId,
-				from: m.sender,
-				to,
-				messageId: m.messageId,
-				content: m.content,
-				detail: p?.presentAtEnd
-					? "recipient was in the chat at its end"
-					: (maxDelivered.get(key) ?? 0) > m.messageId
-						? `a gap: message_id ${maxDelivered.get(key)} arrived`
-						: "recipient rejoined after the ack",
-			},
-			counts,
+		lost(
+			p?.presentAtEnd
+				? "recipient was in the chat at its end"
+				: (maxDelivered.get(key) ?? 0) > m.messageId
+					? `a gap: message_id ${maxDelivered.get(key)} arrived`
+					: "recipient rejoined after the ack",
 		);
 	}
 

@@ -6,18 +6,12 @@
 //   it, with the matches it made and the rows it wrote since the last line.
 // Rows written are what a SQLite-backed Durable Object is billed for, so the
 // bench reads the bill from the objects themselves.
+import type { LogEvent } from "../../src/log.ts";
 import { sleep } from "./poisson.ts";
 import type { BenchServer } from "./servers.ts";
 
-export interface ChatEndedLine {
-	chat_id: string;
-	reason: string;
-	duration_ms: number;
-	messages: number;
-	messages_stored: number;
-	rows_written: number;
-	message_rows_written: number;
-}
+/** The `chat_ended` line as src/log.ts defines it (one definition for the server and the bench). */
+export type ChatEndedLine = Omit<Extract<LogEvent, { event: "chat_ended" }>, "event">;
 
 export interface LobbyLoadLine {
 	upgrades: number;

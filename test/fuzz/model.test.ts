@@ -187,6 +187,29 @@ function user(r: Real, u: number): RealUser {
 	return x;
 }
 
+/** The two users of the chat, from the side that acts: `u` acts, `p` is the partner. */
+function sides(m: Model, side: Side): { u: number; p: number } {
+	const u = sideOf(m, side);
+	return { u, p: partnerOf(m, u) };
+}
+
+/** `leave_chat`, or `report` (with `reportPayload`), sent on `socket`: its sender hears how the chat ended. */
+async function endFrom(socket: TestSocket, chatId: string | null, report: boolean, reportPayload?: { reason: string }) {
+	socket.send(
+		report ? { type: "report", ...(reportPayload ? { payload: reportPayload } : {}) } : { type: "leave_chat" },
+	);
+	expect(await socket.expect("chat_ended", FRAME_MS)).toEqual({
+		chat_id: chatId,
+		reason: report ? "you_reported" : "you_left",
+	});
+}
+
+/** After a chat ended by `u` (reported or left): the model's no-rematch memory and both users' state. */
+function endedBy(m: Model, r: Real, u: number, p: number, report: boolean): void {
+	if (report) m.reported.add(pairKey(u, p));
+	chatOver(m, r, [u, p]);
+}
+
 /** The chat is over for both: each is idle with no lobby socket, in the model and for real. */
 function chatOver(m: Model, r: Real, users: readonly number[]): void {
 	for (const who of users) {
@@ -580,8 +603,7 @@ class Reconnect implements Cmd {
 		return this.mode === "replace" || (mp.sends + n <= SEND_BURST && chatRoom(mp, n + 1));
 	}
 	async run(m: Model, r: Real): Promise<void> {
-		const u = sideOf(m, this.side);
-		const p = partnerOf(m, u);
+		const { u, p } = sides(m, this.side);
 		const partner = chatOf(r, p);
 		const away = Date.now();
 		try {
@@ -694,19 +716,34 @@ class CloseLobby implements Cmd {
 	}
 }
 
+/** A command on the live chat, by the user on `side`. */
+abstract class ChatCmd implements Cmd {
+	constructor(readonly side: Side) {}
+	check(m: Readonly<Model>): boolean {
+		return m.chat !== null;
+	}
+	abstract run(m: Model, r: Real): Promise<void>;
+	abstract toString(): string;
+}
+
+/** A chat ended by `leave_chat`, or by `report` when `report` is set. */
+abstract class EndCmd extends ChatCmd {
+	constructor(
+		side: Side,
+		readonly report: boolean,
+	) {
+		super(side);
+	}
+}
+
 /**
  * A chat socket that stays closed past the grace period: the partner hears
  * partner_disconnected; the one who dropped is told nothing, and its next
  * `ready` has no chat. Waits out the grace period (500 ms), so it is rare.
  */
-class Drop implements Cmd {
-	constructor(readonly side: Side) {}
-	check(m: Readonly<Model>): boolean {
-		return m.chat !== null;
-	}
+class Drop extends ChatCmd {
 	async run(m: Model, r: Real): Promise<void> {
-		const u = sideOf(m, this.side);
-		const p = partnerOf(m, u);
+		const { u, p } = sides(m, this.side);
 		const chatId = r.chatId;
 		const partner = chatOf(r, p);
 		chatOf(r, u).close();
@@ -725,33 +762,21 @@ class Drop implements Cmd {
  * only the partner is told; the chat is over, so this user's ticket is
  * refused (4401) and its next `ready` has no chat.
  */
-class EndWhileAway implements Cmd {
-	constructor(
-		readonly side: Side,
-		readonly report: boolean,
-	) {}
-	check(m: Readonly<Model>): boolean {
-		return m.chat !== null;
-	}
+class EndWhileAway extends EndCmd {
 	async run(m: Model, r: Real): Promise<void> {
-		const u = sideOf(m, this.side);
-		const p = partnerOf(m, u);
+		const { u, p } = sides(m, this.side);
 		const chatId = r.chatId;
 		const me = user(r, u);
 		const partner = chatOf(r, p);
 		if (!chatId || !me.chatUrl) throw new Error("no chat");
 		chatOf(r, u).close();
 		expect(await partner.expect("partner_status", FRAME_MS)).toEqual({ online: false });
-		partner.send(this.report ? { type: "report" } : { type: "leave_chat" });
-		expect(await partner.expect("chat_ended", FRAME_MS)).toEqual({
-			chat_id: chatId,
-			reason: this.report ? "you_reported" : "you_left",
-		});
+		// The partner ends it (a report without a reason: "other").
+		await endFrom(partner, chatId, this.report);
 		expect((await partner.closed(FRAME_MS)).code).toBe(1000);
 		const again = await openChatSocket(chatId, me.chatUrl);
 		expect(await again.closed(FRAME_MS)).toEqual({ code: 4401, reason: "this chat is over" });
-		if (this.report) m.reported.add(pairKey(u, p));
-		chatOver(m, r, [u, p]);
+		endedBy(m, r, p, u, this.report);
 	}
 	toString(): string {
 		return `${this.report ? "ReportWhileAway" : "LeaveWhileAway"}(side ${this.side} away)`;
@@ -759,30 +784,17 @@ class EndWhileAway implements Cmd {
 }
 
 /** leave_chat or report: both hear chat_ended, both sockets close, both may queue again. */
-class EndChat implements Cmd {
-	constructor(
-		readonly side: Side,
-		readonly report: boolean,
-	) {}
-	check(m: Readonly<Model>): boolean {
-		return m.chat !== null;
-	}
+class EndChat extends EndCmd {
 	async run(m: Model, r: Real): Promise<void> {
-		const u = sideOf(m, this.side);
-		const p = partnerOf(m, u);
+		const { u, p } = sides(m, this.side);
 		const chatId = r.chatId;
 		const mine = chatOf(r, u);
 		const theirs = chatOf(r, p);
-		mine.send(this.report ? { type: "report", payload: { reason: "spam" } } : { type: "leave_chat" });
-		expect(await mine.expect("chat_ended", FRAME_MS)).toEqual({
-			chat_id: chatId,
-			reason: this.report ? "you_reported" : "you_left",
-		});
+		await endFrom(mine, chatId, this.report, { reason: "spam" });
 		expect(await theirs.expect("chat_ended", FRAME_MS)).toEqual({ chat_id: chatId, reason: "partner_left" });
 		expect((await mine.closed(FRAME_MS)).code).toBe(1000);
 		expect((await theirs.closed(FRAME_MS)).code).toBe(1000);
-		if (this.report) m.reported.add(pairKey(u, p));
-		chatOver(m, r, [u, p]);
+		endedBy(m, r, u, p, this.report);
 	}
 	toString(): string {
 		return `${this.report ? "Report" : "LeaveChat"}(side ${this.side})`;

@@ -19,12 +19,6 @@ export class Unconfirmed {
 	/** Per sender, in id order (ids only grow). */
 	private readonly bySender = new Map<string, AcceptedMessage[]>();
 
-	get size(): number {
-		let n = 0;
-		for (const queue of this.bySender.values()) n += queue.length;
-		return n;
-	}
-
 	add(message: AcceptedMessage): void {
 		const queue = this.bySender.get(message.sender);
 		if (queue) queue.push(message);
