@@ -1,9 +1,11 @@
-// Small helpers shared by the two Durable Objects for their hibernatable sockets.
+// Small helpers shared by the two Durable Objects for their hibernatable
+// sockets: sending, closing, refusing, attachments. What each object owns
+// (its sockets, its frames, its alarm) is in socket-hub.ts, frames.ts and
+// alarms.ts, built on these.
 
-import type { LimitsBySocket, LimitVerdict } from "../domain/limits/socket-limits";
+import type { LimitVerdict } from "../domain/limits/socket-limits";
 import { errorText, log } from "../log";
 import { CLOSE_RATE_LIMITED } from "../protocol/close-codes";
-import type { Parsed } from "../protocol/codec";
 import { build, buildError, type ProtocolError } from "../protocol/codec";
 import type { ServerEventType, ServerPayload } from "../protocol/schemas";
 
@@ -61,17 +63,38 @@ export function closeSocket(ws: WebSocket, close: { code: number; reason: string
 	}
 }
 
-/**
- * When a socket was last heard from: the newer of the last frame we handled
- * (kept in its attachment) and the last ping the runtime answered for us.
- */
-export function lastSeen(ctx: DurableObjectState, ws: WebSocket, seenInAttachment: number): number {
-	const auto = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-	return Math.max(auto, seenInAttachment);
-}
-
 /** Only refresh a socket's "seen" attachment this often: it is rewritten, not free. */
 export const SEEN_RESOLUTION_MS = 5_000;
+
+/**
+ * The upgrade check of both objects: null for a WebSocket upgrade, else the
+ * 426 answer to give instead.
+ */
+export function notAnUpgrade(request: Request): Response | null {
+	if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") return null;
+	return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+}
+
+/** Accepts the server end of a new socket with its first attachment; returns it and the 101 answer. */
+export function acceptSocket(
+	ctx: DurableObjectState,
+	tags: string[],
+	attachment: object,
+): { ws: WebSocket; response: Response } {
+	const pair = new WebSocketPair();
+	const ws = pair[1];
+	ctx.acceptWebSocket(ws, tags);
+	ws.serializeAttachment(attachment);
+	return { ws, response: new Response(null, { status: 101, webSocket: pair[0] }) };
+}
+
+/**
+ * Answers a client's close with the same code and reason. 1005 ("no status
+ * received") may not be sent in a close frame: it is answered with 1000.
+ */
+export function echoClose(ws: WebSocket, code: number, reason: string): void {
+	closeSocket(ws, { code: code === 1005 ? 1000 : code, reason });
+}
 
 /** Completes a WebSocket upgrade only to close it at once with a protocol close code. */
 export function refuseSocket(close: { code: number; reason: string }): Response {
@@ -80,33 +103,6 @@ export function refuseSocket(close: { code: number; reason: string }): Response 
 	server.accept();
 	server.close(close.code, close.reason);
 	return new Response(null, { status: 101, webSocket: pair[0] });
-}
-
-/**
- * The common start of every frame on either socket, once it is parsed: hold
- * it to the socket's rate limits and answer what is refused. Returns the
- * event to handle, or null when the frame was answered already; `onRefused`
- * hears every rate-limit refusal and whether it closed the socket (1008).
- */
-export function admitFrame<E extends { type: string }>(
-	ws: WebSocket,
-	parsed: Parsed<E>,
-	limits: LimitsBySocket,
-	socket: "lobby" | "chat",
-	costlyType: E["type"],
-	now: number,
-	onRefused: (closed: boolean) => void,
-): E | null {
-	const verdict = limits.for(ws, now).check(now, parsed.ok && parsed.event.type === costlyType);
-	if (!verdict.ok) {
-		onRefused(refuseRateLimited(ws, socket, verdict, parsed.ok ? parsed.event.type : parsed.requestType));
-		return null;
-	}
-	if (!parsed.ok) {
-		sendError(ws, parsed);
-		return null;
-	}
-	return parsed.event;
 }
 
 const attachments = new WeakMap<WebSocket, object>();

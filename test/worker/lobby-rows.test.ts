@@ -6,7 +6,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
-import { LAST_PARTNER_TTL_MS, LobbyStore } from "../../src/app/matchmaker/store";
+import { LAST_PARTNER_TTL_MS, MatchmakerStore } from "../../src/app/matchmaker/store";
 import type { RowMeter } from "../../src/app/row-meter";
 import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
 import { chattingPair, initUser, join, lobbyName, lobbyStub, openLobby } from "./helpers";
@@ -16,7 +16,12 @@ const chat = (n: number) => n.toString(16).padStart(32, "0");
 const NOW = 1_000_000_000_000;
 
 /** The Matchmaker's private parts these tests look at. */
-type Inner = { meter: RowMeter; nextSweep: number; alarmAt: number | null; alarm(): Promise<void> };
+type Inner = {
+	meter: RowMeter;
+	hub: { nextSweep: number };
+	alarms: { pendingAt: number | null };
+	alarm(): Promise<void>;
+};
 const inner = (lobby: Matchmaker) => lobby as unknown as Inner;
 
 type AlarmEvent = { kind: "set"; at: number } | { kind: "run" } | { kind: "ran" };
@@ -90,7 +95,7 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 describe("rows a match costs the lobby store", () => {
 	it("a match writes three rows, its first join one, its end one; repeated joins and end notices none", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			const rows = store.meter;
 			// The tables exist already (the Matchmaker made them): opening writes nothing.
 			expect(rows.take()).toBe(0);
@@ -103,7 +108,7 @@ describe("rows a match costs the lobby store", () => {
 			store.markJoined(chat(1));
 			expect(rows.take()).toBe(0);
 			// Nor after a wake, which reads `joined` back.
-			const woken = new LobbyStore(state.storage);
+			const woken = new MatchmakerStore(state.storage);
 			expect(woken.meter.take()).toBe(0);
 			woken.markJoined(chat(1));
 			expect(woken.meter.take()).toBe(0);
@@ -136,7 +141,7 @@ describe("rows a match costs the lobby store", () => {
 
 	it("the sweep deletes a chat 5 minutes after its end and each user's partner row once, a day after its last match", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			// User 1 meets 2, 3 and 4: three chats, four users.
 			for (const n of [2, 3, 4]) {
 				store.recordMatch(chat(n), user(1), user(n), NOW + n);
@@ -160,7 +165,7 @@ describe("rows a match costs the lobby store", () => {
 
 	it("the partner sweep takes one bounded slice of the table per run and still forgets every old row", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
-			const store = new LobbyStore(state.storage, undefined, 2);
+			const store = new MatchmakerStore(state.storage, undefined, 2);
 			// Users 1–6 met a day ago, users 7 and 8 just now.
 			store.recordMatch(chat(1), user(1), user(2), NOW);
 			store.recordMatch(chat(2), user(3), user(4), NOW);
@@ -210,7 +215,7 @@ describe("rows a user cycle costs the Matchmaker", () => {
 		const written = await runInDurableObject(lobbyStub(name), (lobby: Matchmaker) => {
 			const own = inner(lobby);
 			// The next alarm is a sweep, which writes the line.
-			own.nextSweep = 0;
+			own.hub.nextSweep = 0;
 			return own.meter.total;
 		});
 		const alarmRows = alarms.filter((e) => e.kind === "set").length;
@@ -280,7 +285,7 @@ describe("the Matchmaker's alarm", () => {
 		});
 		await evictDurableObject(lobbyStub(name), { webSockets: "hibernate" });
 		const alarms = await watchAlarms(name);
-		const known = await runInDurableObject(lobbyStub(name), (lobby: Matchmaker) => inner(lobby).alarmAt);
+		const known = await runInDurableObject(lobbyStub(name), (lobby: Matchmaker) => inner(lobby).alarms.pendingAt);
 		expect(known).toBe(pending);
 		// A new socket's init deadline (10 s away) is later than the pending alarm.
 		const late = await openLobby(name);

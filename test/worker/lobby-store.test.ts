@@ -7,7 +7,7 @@ import {
 	FLAG_REPORTERS,
 	FLAG_WINDOW_MS,
 	LAST_PARTNER_TTL_MS,
-	LobbyStore,
+	MatchmakerStore,
 	RECENT_PARTNERS,
 } from "../../src/app/matchmaker/store";
 import { lobbyName, lobbyStub } from "./helpers";
@@ -19,14 +19,14 @@ describe("lobby store", () => {
 	it("a fresh store on the same storage knows the chats, partners and reports", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
 			const now = 1_000_000_000_000;
-			const first = new LobbyStore(state.storage);
+			const first = new MatchmakerStore(state.storage);
 			first.recordMatch(chat(1), user(1), user(2), now);
 			first.recordMatch(chat(2), user(3), user(4), now + 10);
 			first.markJoined(chat(2));
 			first.recordReport(user(5), user(6), "spam", now);
 
-			const woken = new LobbyStore(state.storage);
-			expect(woken.countChats()).toBe(2);
+			const woken = new MatchmakerStore(state.storage);
+			expect(woken.liveChatCount()).toBe(2);
 			expect(woken.chatOf(user(2))).toMatchObject({ chatId: chat(1), joined: false });
 			expect(woken.chatOf(user(4))).toMatchObject({ chatId: chat(2), joined: true });
 			expect(woken.oldestUnjoined()).toBe(now);
@@ -38,14 +38,14 @@ describe("lobby store", () => {
 			expect(woken.blocked(user(5), user(7), now + 1)).toBe(false);
 			expect(woken.endChat(chat(1), [user(1), user(2)], now + 2)).toMatchObject({ userA: user(1), userB: user(2) });
 			expect(woken.chatOf(user(1))).toBeNull();
-			expect(new LobbyStore(state.storage).countChats()).toBe(1);
+			expect(new MatchmakerStore(state.storage).liveChatCount()).toBe(1);
 		});
 	});
 
 	it("keeps each user's partners in order, also within one millisecond and across a wake", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
 			const now = 1_000_000_000_000;
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			// In one millisecond, user 1 meets 2, 3, 4, 5 in that order, then each of them meets someone else.
 			for (const n of [2, 3, 4, 5]) {
 				store.recordMatch(chat(n), user(1), user(n), now);
@@ -55,7 +55,7 @@ describe("lobby store", () => {
 			}
 			// Past the 5 minutes, only user 1's last partner, 5, is still kept away.
 			const later = now + RECENT_PARTNERS.ttlMs + 1;
-			for (const s of [store, new LobbyStore(state.storage)]) {
+			for (const s of [store, new MatchmakerStore(state.storage)]) {
 				expect(s.blocked(user(1), user(5), later)).toBe(true);
 				expect(s.blocked(user(1), user(4), later)).toBe(false);
 				expect(s.blocked(user(1), user(2), later)).toBe(false);
@@ -66,21 +66,21 @@ describe("lobby store", () => {
 	it("flags a user reported by enough people, in memory and after a wake, until the reports age out", async () => {
 		await runInDurableObject(lobbyStub(lobbyName()), (_lobby, state) => {
 			const now = 1_000_000_000_000;
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			const target = user(100);
 			for (let n = 1; n < FLAG_REPORTERS; n++) store.recordReport(user(n), target, "spam", now);
 			expect(store.flagged(target, now)).toBe(false);
-			expect(new LobbyStore(state.storage).flagged(target, now)).toBe(false);
+			expect(new MatchmakerStore(state.storage).flagged(target, now)).toBe(false);
 			store.recordReport(user(FLAG_REPORTERS), target, "spam", now);
 			expect(store.flagged(target, now + 1)).toBe(true);
 			// A wake reads the flag with the user's other rules.
-			expect(new LobbyStore(state.storage).flagged(target, now + 1)).toBe(true);
+			expect(new MatchmakerStore(state.storage).flagged(target, now + 1)).toBe(true);
 			// A day later the reports no longer count, whether in memory or freshly read.
 			const later = now + FLAG_WINDOW_MS + 1;
 			expect(store.flagged(target, later)).toBe(false);
-			expect(new LobbyStore(state.storage).flagged(target, later)).toBe(false);
+			expect(new MatchmakerStore(state.storage).flagged(target, later)).toBe(false);
 			// A user id never reported is not flagged.
-			expect(new LobbyStore(state.storage).flagged(user(101), now)).toBe(false);
+			expect(new MatchmakerStore(state.storage).flagged(user(101), now)).toBe(false);
 		});
 	});
 
@@ -107,7 +107,7 @@ describe("lobby store", () => {
 			);
 			sql.exec("INSERT INTO reported_pairs VALUES (?, ?)", `${user(5)}:${user(6)}`, now - 1000);
 
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			const tables = sql
 				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
 				.toArray()
@@ -146,7 +146,7 @@ describe("lobby store", () => {
 			for (const n of [2, 3, 4, 5]) met(1, n, now);
 			met(6, 7, now - 2 * 60 * 60 * 1000);
 
-			const store = new LobbyStore(state.storage);
+			const store = new MatchmakerStore(state.storage);
 			const names = sql
 				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name LIKE 'partner_history%'")
 				.toArray();
@@ -162,7 +162,7 @@ describe("lobby store", () => {
 					.one(),
 			).toEqual({ p1: user(5), p2: user(4), p3: user(3) });
 			// The rules as before: the last three within 5 minutes, the last one for a day (the order is in the row above).
-			for (const s of [store, new LobbyStore(state.storage)]) {
+			for (const s of [store, new MatchmakerStore(state.storage)]) {
 				expect(s.blocked(user(1), user(3), now + 1)).toBe(true);
 				expect(s.blocked(user(1), user(4), now + 1)).toBe(true);
 				expect(s.blocked(user(6), user(7), now + LAST_PARTNER_TTL_MS)).toBe(false);
@@ -170,7 +170,7 @@ describe("lobby store", () => {
 				expect(s.blocked(user(7), user(6), now)).toBe(true);
 			}
 			// Once: a later wake has nothing to convert and writes nothing.
-			expect(new LobbyStore(state.storage).meter.take()).toBe(0);
+			expect(new MatchmakerStore(state.storage).meter.take()).toBe(0);
 		});
 	});
 

@@ -44,7 +44,7 @@ describe("logs", () => {
 		expect(events("matches")).toEqual([]);
 		// The summary is written by the next sweep: make it due and run the alarm.
 		await runInDurableObject(lobbyStub(name), (lobby: Matchmaker) => {
-			(lobby as unknown as { nextSweep: number }).nextSweep = 0;
+			(lobby as unknown as { hub: { nextSweep: number } }).hub.nextSweep = 0;
 		});
 		expect(await runDurableObjectAlarm(lobbyStub(name))).toBe(true);
 		await until("matches", () => events("matches").length === 1);

@@ -5,11 +5,11 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Matchmaker } from "../../src/app/matchmaker/matchmaker";
-import type { LobbyStore } from "../../src/app/matchmaker/store";
+import type { MatchmakerStore } from "../../src/app/matchmaker/store";
 import { REPORT_AFTER_END_MS } from "../../src/protocol/schemas";
 import { chattingPair, initUser, type Joined, lobbyName, lobbyStub, openLobby } from "./helpers";
 
-type Inner = { store: LobbyStore };
+type Inner = { store: MatchmakerStore };
 
 /** Whether the lobby keeps the two users apart (the no-rematch and report rules). */
 function keptApart(name: string, a: string, b: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-// The lobby's sweep of silent sockets walks every socket in slices (so that
+// The Matchmaker's sweep of silent sockets walks every socket in slices (so that
 // joins are not held up behind one long walk): every slice must be walked.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -20,9 +20,9 @@ describe("sweep of silent lobby sockets", () => {
 		for (let i = 0; i < SOCKETS; i++) silent.push(await openLobby(name));
 		// Everyone counts as silent from now on, and the sweep is due.
 		await runInDurableObject(stub, (lobby: Matchmaker) => {
-			const inner = lobby as unknown as { nextSweep: number; timings: { heartbeatTimeoutMs: number } };
+			const inner = lobby as unknown as { hub: { nextSweep: number }; timings: { heartbeatTimeoutMs: number } };
 			inner.timings.heartbeatTimeoutMs = -1;
-			inner.nextSweep = 0;
+			inner.hub.nextSweep = 0;
 		});
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		const closes = await Promise.all(silent.map((s) => s.closed()));

@@ -27,9 +27,11 @@ import {
 	type EndCause,
 	endReasons,
 	type Member,
+	memberOf,
 	newMember,
 	nextDeadline,
 	partnerOf,
+	sides,
 } from "../../domain/chat/lifecycle";
 import { MessageIds } from "../../domain/chat/message-ids";
 import { type AcceptedMessage, Unconfirmed } from "../../domain/chat/unconfirmed";
@@ -37,26 +39,20 @@ import { LimitsBySocket } from "../../domain/limits/socket-limits";
 import { contactIn, gateHolds } from "../../domain/safety/link-gate";
 import type { Env } from "../../env";
 import { errorText, log } from "../../log";
-import {
-	CLOSE_BAD_TICKET,
-	CLOSE_CHAT_ENDED,
-	CLOSE_HEARTBEAT_TIMEOUT,
-	CLOSE_REPLACED,
-	CLOSE_TOO_BIG,
-} from "../../protocol/close-codes";
-import { PING_FRAME, PONG_FRAME, parseChat, tooBigToRead } from "../../protocol/codec";
+import { CLOSE_BAD_TICKET, CLOSE_CHAT_ENDED, CLOSE_REPLACED, CLOSE_TOO_BIG } from "../../protocol/close-codes";
+import { parseChat, tooBigToRead } from "../../protocol/codec";
 import { type ChatClientEvent, codePoints, RECEIPT_TIMEOUT_MS, reportReason } from "../../protocol/schemas";
+import { AlarmScheduler } from "../../transport/alarms";
+import { Frames } from "../../transport/frames";
+import { SocketHub } from "../../transport/socket-hub";
 import {
-	admitFrame,
-	attachmentOf,
+	acceptSocket,
 	closeSocket,
-	lastSeen,
+	echoClose,
+	notAnUpgrade,
 	refuseSocket,
 	send,
 	sendError,
-	sendFrame,
-	sendInternalError,
-	touchSeen,
 } from "../../transport/sockets";
 import { type ChatEnd, matchmakerStub } from "../contract";
 import { RowMeter } from "../row-meter";
@@ -74,13 +70,17 @@ interface Volatile {
 	acks: Record<string, [string, number, number][]>;
 }
 
+/**
+ * What a chat socket carries through hibernation. Written only by this
+ * class: created by `admit`, its `v` rewritten by `flushVolatile`, its `seen`
+ * by the frame prelude (`touchSeen`, at most every few seconds).
+ */
 interface ChatAttachment {
 	user: string;
 	seen: number;
 	v?: Volatile;
 }
 
-/** Close code for a missing, forged, expired or foreign ticket. */
 /** How long a failed notice to the Matchmaker waits before it is tried again. */
 const NOTIFY_RETRY_MS = 5_000;
 /** Acked messages whose client_msg_id a resend is recognised by after they left storage (or never reached it). */
@@ -95,19 +95,26 @@ const KEPT_CLIENT_IDS = 32;
 type Sync = void | Promise<void>;
 
 export class ChatRoom extends DurableObject<Env> {
-	private readonly meter: RowMeter;
+	private readonly meter = new RowMeter(this.ctx.storage.sql);
+	private readonly limits = new LimitsBySocket(LIMITS.message);
+	// The socket plumbing both objects share (src/transport): the chat sockets
+	// (restore after a wake, attachments, the sweep), their frames (error
+	// containment, the prelude), the one alarm (set only when it moves earlier).
+	private readonly hub = new SocketHub<ChatAttachment>(this.ctx, "chat");
+	private readonly frames: Frames<ChatClientEvent, ChatAttachment>;
+	private readonly alarms = new AlarmScheduler(this.ctx, this.meter);
 	private readonly store: ChatStore;
 	private readonly timings: Timings;
 	private readonly signer: Signer | null;
-	private readonly limits = new LimitsBySocket(LIMITS.message);
 	/** undefined: not read yet; null: no live chat here. */
 	private chat: ChatState | null | undefined;
 	private ids = MessageIds.fresh();
 	/** Receipts for ids up to this are accepted without knowing the sender (ids handed out before a restart). */
 	private idsBeforeRestart = 0;
-	private lobbyTold = false;
+	/** The Matchmaker heard that the chat started (`chatJoined`). */
+	private matchmakerTold = false;
 	/** A `chatJoined` notice failed (or a restart cannot tell): the alarm retries it. */
-	private lobbyRetry = false;
+	private matchmakerRetry = false;
 	private readonly unconfirmed = new Unconfirmed();
 	/** sender + client_msg_id → how it was acked, for resends; newest last, bounded. */
 	private readonly recentAcks = new Map<string, AcceptedAs>();
@@ -119,21 +126,17 @@ export class ChatRoom extends DurableObject<Env> {
 	/** user → newest open socket; a cache of `getWebSockets(user)`. */
 	private readonly sockets = new Map<string, WebSocket>();
 	private ending = false;
-	private nextSweep = 0;
 	/** The volatile state changed since it was last flushed into the attachments. */
 	private dirty = false;
 	/** The receipt deadline of the oldest unconfirmed message, while there is one. */
 	private tick: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
-	/** The alarm this object set (undefined: unknown after a wake; null: none pending). */
-	private scheduledAlarm: number | null | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.meter = new RowMeter(ctx.storage.sql);
+		this.frames = new Frames(this.hub, { limits: this.limits, costly: "send_message", where: "chat room" });
 		this.store = new ChatStore(ctx.storage, this.meter);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
-		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 	}
 
 	private state(): ChatState | null {
@@ -146,12 +149,12 @@ export class ChatRoom extends DurableObject<Env> {
 		const loaded = this.store.load();
 		if (!loaded) return null;
 		const { state } = loaded;
-		this.lobbyTold = loaded.lobbyTold;
-		this.lobbyRetry = !loaded.lobbyTold;
+		this.matchmakerTold = loaded.matchmakerTold;
+		this.matchmakerRetry = !loaded.matchmakerTold;
 		const kept =
-			this.ctx
-				.getWebSockets()
-				.map((ws) => attachment(ws).v)
+			this.hub
+				.kept()
+				.map(({ att }) => att.v)
 				.reduce<Volatile | undefined>((best, v) => (v && (!best || v.next > best.next) ? v : best), undefined) ??
 			(loaded.kept === null ? undefined : (JSON.parse(loaded.kept) as Volatile));
 		if (kept) {
@@ -164,9 +167,9 @@ export class ChatRoom extends DurableObject<Env> {
 				for (const [clientMsgId, id, sentAt] of acks) this.rememberAck(sender, clientMsgId, { id, sentAt });
 			}
 			for (const user of state.users) {
-				const member = state.members[user];
+				const member = memberOf(state, user);
 				const k = kept.members[user];
-				if (member && k) {
+				if (k) {
 					Object.assign(member, k, {
 						sent: Math.max(k.sent, member.sent),
 						lastSent: Math.max(k.lastSent, member.lastSent),
@@ -187,9 +190,8 @@ export class ChatRoom extends DurableObject<Env> {
 	// ---- joining -------------------------------------------------------------
 
 	override async fetch(request: Request): Promise<Response> {
-		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
-		}
+		const refused = notAnUpgrade(request);
+		if (refused) return refused;
 		const url = new URL(request.url);
 		const chatId = url.pathname.split("/").at(-1) ?? "";
 		const afterParam = url.searchParams.get("after");
@@ -219,12 +221,12 @@ export class ChatRoom extends DurableObject<Env> {
 			users: [claims.u, claims.p],
 			matchedAt: claims.m,
 			lobby: claims.l,
-			members: { [claims.u]: newMember(), [claims.p]: newMember() },
+			members: { a: newMember(), b: newMember() },
 		};
 		this.ids = MessageIds.fresh();
 		this.store.create(state, this.ids.reserved);
 		this.chat = state;
-		void this.tellLobbyJoined(state);
+		void this.tellMatchmakerJoined(state);
 		return state;
 	}
 
@@ -232,69 +234,61 @@ export class ChatRoom extends DurableObject<Env> {
 	 * The Matchmaker drops chats nobody joined shortly after the abandon
 	 * deadline; it must hear that this one started. Retried by the alarm until it has.
 	 */
-	private async tellLobbyJoined(state: ChatState): Promise<void> {
+	private async tellMatchmakerJoined(state: ChatState): Promise<void> {
 		try {
-			await this.lobby(state).chatJoined(state.chatId);
+			await this.matchmaker(state).chatJoined(state.chatId);
 			// Not if the chat ended meanwhile: its storage is wiped and stays so.
 			if (this.chat === state) {
-				this.store.markLobbyTold();
-				this.lobbyTold = true;
+				this.store.markMatchmakerTold();
+				this.matchmakerTold = true;
 			}
 		} catch (err) {
 			log({ event: "internal_error", where: "chat room: chatJoined (will retry)", error: errorText(err) });
-			this.lobbyRetry = true;
+			this.matchmakerRetry = true;
 			this.reschedule(Date.now());
 		}
 	}
 
 	private admit(state: ChatState, user: string, after: number | null, now: number): Response {
-		const pair = new WebSocketPair();
-		const server = pair[1];
-		this.ctx.acceptWebSocket(server, [user]);
-		server.serializeAttachment({ user, seen: now, v: this.volatile(state) } satisfies ChatAttachment);
+		const { ws: server, response } = acceptSocket(this.ctx, [user], {
+			user,
+			seen: now,
+			v: this.volatile(state),
+		} satisfies ChatAttachment);
 		this.sockets.set(user, server);
 		// One chat socket per user: a reload replaces the old one.
 		for (const old of this.socketsOf(user)) {
 			if (old !== server) closeSocket(old, CLOSE_REPLACED);
 		}
-		const partner = partnerOf(state, user);
-		const member = state.members[user];
-		if (member) {
-			member.joined = true;
-			member.offlineSince = null;
-		}
+		const { me: member, partner: partnerMember, partnerId: partner } = sides(state, user);
+		member.joined = true;
+		member.offlineSince = null;
 		const partnerSocket = this.socketOf(partner);
 		this.markVanished(state, now);
 		send(server, "chat_joined", { chat_id: state.chatId, partner_online: partnerSocket !== null });
 		if (partnerSocket) send(partnerSocket, "partner_status", { online: true });
-		if (member) {
-			// Held messages, and with after=N anything the client says it missed
-			// (a client that confirms gets again whatever it did not confirm).
-			const from = after ?? (member.receipts === true ? member.confirmed : member.delivered);
-			const again = [...this.store.messagesFor(user, from), ...this.unconfirmed.from(partner, from)];
-			for (const m of again.sort((x, y) => x.id - y.id)) {
-				this.deliver(server, state, m);
-				member.delivered = Math.max(member.delivered, m.id);
-			}
-			// What the partner confirmed while this user was away.
-			const confirmed = state.members[partner]?.confirmed ?? 0;
-			if (confirmed > 0) send(server, "message_delivered", { chat_id: state.chatId, up_to: confirmed });
+		// Held messages, and with after=N anything the client says it missed
+		// (a client that confirms gets again whatever it did not confirm).
+		const from = after ?? (member.receipts === true ? member.confirmed : member.delivered);
+		const again = [...this.store.messagesFor(user, from), ...this.unconfirmed.from(partner, from)];
+		for (const m of again.sort((x, y) => x.id - y.id)) {
+			this.deliver(server, state, m);
+			member.delivered = Math.max(member.delivered, m.id);
 		}
+		// What the partner confirmed while this user was away.
+		const confirmed = partnerMember.confirmed;
+		if (confirmed > 0) send(server, "message_delivered", { chat_id: state.chatId, up_to: confirmed });
 		this.store.saveMembers(state);
 		this.settle();
 		this.reschedule(now);
-		return new Response(null, { status: 101, webSocket: pair[0] });
+		return response;
 	}
 
 	// ---- relaying ------------------------------------------------------------
 
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
-		try {
-			const result = this.onFrame(ws, message);
-			if (result instanceof Promise) return result.catch((err: unknown) => sendInternalError(ws, "chat room", err));
-		} catch (err) {
-			sendInternalError(ws, "chat room", err);
-		}
+		const done = this.frames.serially(ws, () => this.onFrame(ws, message));
+		if (done instanceof Promise) return done;
 		this.settle();
 	}
 
@@ -304,13 +298,11 @@ export class ChatRoom extends DurableObject<Env> {
 			closeSocket(ws, CLOSE_TOO_BIG);
 			return this.goneOffline(ws, now);
 		}
-		const event = admitFrame(ws, parseChat(message), this.limits, "chat", "send_message", now, (closed) => {
+		const admitted = this.frames.admit(ws, parseChat(message), now, (closed) => {
 			if (closed) this.goneOffline(ws, now);
 		});
-		if (!event) return;
-		const att = attachment(ws);
-		touchSeen(ws, att, now);
-		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
+		if (!admitted) return;
+		const { event, att } = admitted;
 		const state = this.state();
 		if (!state || this.ending) {
 			return sendError(ws, { code: "wrong_chat", message: "this chat has ended", requestType: event.type });
@@ -365,9 +357,9 @@ export class ChatRoom extends DurableObject<Env> {
 			}
 		}
 
-		const author = state.members[sender];
+		const { me: author, partner: member, partnerId: recipient } = sides(state, sender);
 		// First contact: no links, handles, addresses or numbers until the chat has had a chance.
-		if (author && gateHolds(state.matchedAt, now, author.sent, this.timings.linkGateMs)) {
+		if (gateHolds(state.matchedAt, now, author.sent, this.timings.linkGateMs)) {
 			const kind = contactIn(payload.content);
 			if (kind) {
 				sendError(ws, {
@@ -378,11 +370,9 @@ export class ChatRoom extends DurableObject<Env> {
 				return;
 			}
 		}
-		const recipient = partnerOf(state, sender);
 		const partner = this.socketOf(recipient);
-		const member = state.members[recipient];
 		// Stored at once when the partner is away or never confirms; else it waits for the receipt.
-		const storeNow = partner === null || member?.receipts === false;
+		const storeNow = partner === null || member.receipts === false;
 		// A chat's storage is bounded: past it, a sender whose partner is away waits.
 		if (storeNow && !this.store.makeRoom(codePoints(payload.content), state)) {
 			sendError(
@@ -398,16 +388,14 @@ export class ChatRoom extends DurableObject<Env> {
 		}
 		const { id, reserve } = this.ids.take();
 		const message: AcceptedMessage = { id, sender, content: payload.content, clientMsgId, sentAt: now };
-		if (author) {
-			author.sent++;
-			author.lastSent = id;
-		}
+		author.sent++;
+		author.lastSent = id;
 		this.dirty = true;
 		// Relayed before any write, so that the partner's copy does not wait for
 		// a commit (the runtime holds frames sent after a write until it is
 		// durable); the ack of a stored message is sent after its write, and so
 		// waits: nothing is acked that a restart could lose.
-		if (partner && member) {
+		if (partner) {
 			this.deliver(partner, state, message);
 			member.delivered = id;
 		}
@@ -422,10 +410,7 @@ export class ChatRoom extends DurableObject<Env> {
 
 	/** `received {up_to}`: the partner's messages up to there are safe; their sender is acked and told. */
 	private confirm(ws: WebSocket, state: ChatState, user: string, upTo: number): void {
-		const partner = partnerOf(state, user);
-		const me = state.members[user];
-		const them = state.members[partner];
-		if (!me || !them) return;
+		const { me, partner: them, partnerId: partner } = sides(state, user);
 		if (upTo > Math.max(them.lastSent, this.idsBeforeRestart)) {
 			sendError(ws, {
 				code: "invalid_payload",
@@ -544,8 +529,8 @@ export class ChatRoom extends DurableObject<Env> {
 		const overdue = this.unconfirmed.takeDue(now - RECEIPT_TIMEOUT_MS);
 		if (overdue.length === 0) return;
 		for (const m of overdue) {
-			const recipient = state.members[partnerOf(state, m.sender)];
-			if (recipient && recipient.receipts === null) recipient.receipts = false;
+			const recipient = sides(state, m.sender).partner;
+			if (recipient.receipts === null) recipient.receipts = false;
 		}
 		// Held for an online partner: past the bound, the oldest the partner has go first.
 		this.store.makeRoom(0, state);
@@ -556,8 +541,8 @@ export class ChatRoom extends DurableObject<Env> {
 	private volatile(state: ChatState): Volatile {
 		const members: Volatile["members"] = {};
 		for (const user of state.users) {
-			const m = state.members[user];
-			if (m) members[user] = { sent: m.sent, lastSent: m.lastSent, confirmed: m.confirmed, receipts: m.receipts };
+			const m = memberOf(state, user);
+			members[user] = { sent: m.sent, lastSent: m.lastSent, confirmed: m.confirmed, receipts: m.receipts };
 		}
 		const acks: Volatile["acks"] = Object.fromEntries(this.keptAcks);
 		return {
@@ -578,7 +563,7 @@ export class ChatRoom extends DurableObject<Env> {
 		for (const user of state.users) {
 			const ws = this.socketOf(user);
 			if (!ws) continue;
-			const att = attachment(ws);
+			const att = this.hub.attachment(ws);
 			att.v = v;
 			ws.serializeAttachment(att);
 		}
@@ -588,7 +573,7 @@ export class ChatRoom extends DurableObject<Env> {
 
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
 		this.goneOffline(ws, Date.now());
-		closeSocket(ws, { code: code === 1005 ? 1000 : code, reason });
+		echoClose(ws, code, reason);
 	}
 
 	override webSocketError(ws: WebSocket): void {
@@ -604,8 +589,8 @@ export class ChatRoom extends DurableObject<Env> {
 	private markVanished(state: ChatState, now: number): boolean {
 		let changed = false;
 		for (const user of state.users) {
-			const member = state.members[user];
-			if (!member?.joined || member.offlineSince !== null || this.socketsOf(user).length > 0) continue;
+			const member = memberOf(state, user);
+			if (!member.joined || member.offlineSince !== null || this.socketsOf(user).length > 0) continue;
 			member.offlineSince = now;
 			changed = true;
 		}
@@ -616,10 +601,10 @@ export class ChatRoom extends DurableObject<Env> {
 	private goneOffline(ws: WebSocket, now: number): void {
 		const state = this.state();
 		if (!state || this.ending) return;
-		const user = attachment(ws).user;
+		const user = this.hub.attachment(ws).user;
 		if (this.socketsOf(user).some((s) => s !== ws)) return;
-		const member = state.members[user];
-		if (!member || member.offlineSince !== null) return;
+		const member = memberOf(state, user);
+		if (member.offlineSince !== null) return;
 		member.offlineSince = now;
 		// What this user did not confirm may never have reached it: the server
 		// answers for it now, holds it like a message sent while the user was
@@ -640,16 +625,12 @@ export class ChatRoom extends DurableObject<Env> {
 	/**
 	 * Closes sockets silent for longer than the heartbeat timeout: on frames
 	 * at most once per sweep interval (free while the object is awake), and
-	 * always when the alarm fires.
+	 * always when the alarm fires. A chat has a socket or two, so the sweep
+	 * is one slice and done when this returns.
 	 */
 	private sweep(state: ChatState, now: number, force = false): void {
-		if (now < this.nextSweep && !force) return;
-		this.nextSweep = now + this.timings.sweepMs;
-		for (const ws of this.openSockets()) {
-			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
-			closeSocket(ws, CLOSE_HEARTBEAT_TIMEOUT);
-			this.goneOffline(ws, now);
-		}
+		if (!this.hub.sweepDue(now, this.timings.sweepMs, force)) return;
+		void this.hub.sweepSilent(now, this.timings.heartbeatTimeoutMs, (ws) => this.goneOffline(ws, now));
 		if (this.markVanished(state, now)) this.saveMembers(state);
 	}
 
@@ -670,13 +651,22 @@ export class ChatRoom extends DurableObject<Env> {
 	}
 
 	override async alarm(): Promise<void> {
-		this.scheduledAlarm = null;
+		this.alarms.begin();
 		const now = Date.now();
+		try {
+			await this.onAlarm(now);
+		} finally {
+			// One `setAlarm` per run, whatever it asked for (an end sets its own at once).
+			this.alarms.finish(now + 1);
+		}
+	}
+
+	private async onAlarm(now: number): Promise<void> {
 		const tomb = this.store.tombstone();
 		if (tomb) return this.settleTombstone(tomb, now);
 		const state = this.state();
 		if (!state) return;
-		if (!this.lobbyTold && this.lobbyRetry) await this.tellLobbyJoined(state);
+		if (!this.matchmakerTold && this.matchmakerRetry) await this.tellMatchmakerJoined(state);
 		this.storeOverdue(state, now);
 		this.sweep(state, now, true);
 		const cause = dueEnd(state, now, this.timings);
@@ -703,14 +693,14 @@ export class ChatRoom extends DurableObject<Env> {
 			};
 			let failed: Tombstone["notify"];
 			try {
-				await this.lobby(state).chatEnded(state.chatId, notice);
+				await this.matchmaker(state).chatEnded(state.chatId, notice);
 			} catch (err) {
 				log({ event: "internal_error", where: "chat room: chatEnded (will retry)", error: errorText(err) });
 				failed = { lobby: state.lobby, chatId: state.chatId, ...notice };
 			}
 			const reasons = endReasons(state, cause);
 			for (const ws of this.openSockets()) {
-				const reason = reasons[attachment(ws).user];
+				const reason = reasons[this.hub.attachment(ws).user];
 				if (reason) send(ws, "chat_ended", { chat_id: state.chatId, reason });
 				closeSocket(ws, CLOSE_CHAT_ENDED);
 			}
@@ -721,8 +711,8 @@ export class ChatRoom extends DurableObject<Env> {
 			const tomb: Tombstone | null = failed || until > now ? { until, ...(failed ? { notify: failed } : {}) } : null;
 			await this.store.wipe(tomb);
 			this.chat = null;
-			if (tomb) this.setAlarm(failed ? now + NOTIFY_RETRY_MS : until);
-			const messages = state.users.reduce((n, u) => n + (state.members[u]?.sent ?? 0), 0);
+			if (tomb) this.alarms.replace(failed ? now + NOTIFY_RETRY_MS : until);
+			const messages = state.members.a.sent + state.members.b.sent;
 			log({
 				event: "chat_ended",
 				chat_id: state.chatId,
@@ -738,16 +728,16 @@ export class ChatRoom extends DurableObject<Env> {
 
 	private async settleTombstone(tomb: Tombstone, now: number): Promise<void> {
 		if (tomb.notify) {
-			const { lobby, chatId, reason, users, reportedBy, reportReason: category } = tomb.notify;
+			const { lobby: matchmaker, chatId, reason, users, reportedBy, reportReason: category } = tomb.notify;
 			try {
-				await matchmakerStub(this.env, lobby).chatEnded(chatId, {
-					reason: reason as ChatEnd["reason"],
+				await matchmakerStub(this.env, matchmaker).chatEnded(chatId, {
+					reason,
 					...(users ? { users } : {}),
 					...(reportedBy ? { reportedBy, reportReason: category ?? "other" } : {}),
 				});
 			} catch (err) {
 				log({ event: "internal_error", where: "chat room: chatEnded retry", error: errorText(err) });
-				this.setAlarm(now + NOTIFY_RETRY_MS);
+				this.alarms.replace(now + NOTIFY_RETRY_MS);
 				return;
 			}
 		}
@@ -757,21 +747,23 @@ export class ChatRoom extends DurableObject<Env> {
 			return;
 		}
 		await this.store.wipe({ until: tomb.until });
-		this.setAlarm(tomb.until);
+		this.alarms.replace(tomb.until);
 	}
 
 	// ---- helpers ---------------------------------------------------------------
 
-	private lobby(state: ChatState) {
+	/** The Matchmaker that made this chat. */
+	private matchmaker(state: ChatState) {
 		return matchmakerStub(this.env, state.lobby);
 	}
 
 	private openSockets(): WebSocket[] {
-		return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+		return this.hub.open();
 	}
 
+	/** A user's open sockets (each is tagged with its user id). */
 	private socketsOf(user: string): WebSocket[] {
-		return this.ctx.getWebSockets(user).filter((ws) => ws.readyState === WebSocket.OPEN);
+		return this.hub.open(user);
 	}
 
 	/** A user's open chat socket: remembered, since every message looks up the partner's. */
@@ -798,22 +790,14 @@ export class ChatRoom extends DurableObject<Env> {
 		const candidates: number[] = [];
 		const deadline = nextDeadline(state, this.timings);
 		if (deadline !== null) candidates.push(deadline);
-		if (!this.lobbyTold && this.lobbyRetry) candidates.push(now + NOTIFY_RETRY_MS);
+		if (!this.matchmakerTold && this.matchmakerRetry) candidates.push(now + NOTIFY_RETRY_MS);
 		const open = this.openSockets();
 		if (open.length > 0) {
-			const silentSince = Math.min(...open.map((ws) => lastSeen(this.ctx, ws, attachment(ws).seen)));
+			const silentSince = Math.min(...open.map((ws) => this.hub.lastSeen(ws)));
 			candidates.push(silentSince + this.timings.heartbeatTimeoutMs + 1);
 		}
 		if (candidates.length === 0) return;
-		const at = Math.max(now + 1, Math.min(...candidates));
-		if (typeof this.scheduledAlarm === "number" && this.scheduledAlarm > now && this.scheduledAlarm <= at) return;
-		this.setAlarm(at);
-	}
-
-	private setAlarm(at: number): void {
-		this.scheduledAlarm = at;
-		this.meter.add(1);
-		void this.ctx.storage.setAlarm(at);
+		this.alarms.fireBy(Math.max(now + 1, Math.min(...candidates)));
 	}
 }
 
@@ -822,9 +806,4 @@ const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientM
 function refuseTicket(reason: "invalid" | "chat_over" | "foreign", text: string): Response {
 	log({ event: "ticket_refused", reason });
 	return refuseSocket({ code: CLOSE_BAD_TICKET, reason: text });
-}
-
-function attachment(ws: WebSocket): ChatAttachment {
-	// Written only by `admit`, so its shape is known.
-	return attachmentOf<ChatAttachment>(ws);
 }

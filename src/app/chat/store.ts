@@ -1,7 +1,8 @@
 // A chat's durable state in its own SQLite storage: one row for the chat
 // (its users, their joined/delivered/offline marks, the message-id
-// reservation, and while nobody is online what the room held in memory) and the messages the server is responsible for and the
-// partner has not confirmed. `deleteAll` at the end leaves nothing behind.
+// reservation, and while nobody is online what the room held in memory) and
+// the messages the server is responsible for and the partner has not
+// confirmed. `deleteAll` at the end leaves nothing behind.
 //
 // Rows written are the bill (ARCHITECTURE.md 1.1), so every write goes
 // through the object's RowMeter, and a message is stored only when its
@@ -9,9 +10,9 @@
 // send receipts, a chat stores no message at all. The messages table is
 // created on the first message stored, not with the chat.
 
-import { type ChatState, newMember, type StoredMember } from "../../domain/chat/lifecycle";
+import { bySide, type ChatState, type Member, newMember, type StoredMember } from "../../domain/chat/lifecycle";
 import type { AcceptedMessage } from "../../domain/chat/unconfirmed";
-import { codePoints, type ReportReason } from "../../protocol/schemas";
+import { codePoints, type EndReason, type ReportReason } from "../../protocol/schemas";
 import type { RowMeter } from "../row-meter";
 
 /** What a resend with a known `client_msg_id` is acked with again. */
@@ -25,9 +26,10 @@ export interface Tombstone {
 	until: number;
 	/** A Matchmaker notice that failed and is retried by the alarm. */
 	notify?: {
+		/** The Matchmaker's name (stored under this key). */
 		lobby: string;
 		chatId: string;
-		reason: string;
+		reason: EndReason;
 		/** Both users (absent in tombstones written before version 1.1). */
 		users?: readonly [string, string];
 		reportedBy?: string;
@@ -42,7 +44,8 @@ export interface LoadedChat {
 	reservedBelow: number;
 	/** The highest id stored, 0 if none. */
 	lastStored: number;
-	lobbyTold: boolean;
+	/** The Matchmaker has heard that the chat started (`chatJoined`). */
+	matchmakerTold: boolean;
 	/** What the ChatRoom kept in memory, written when its last socket closed (JSON); null while anyone is online. */
 	kept: string | null;
 }
@@ -58,8 +61,8 @@ export const STORED_LIMITS = { messages: 500, chars: 512 * 1024, pruneBatch: 50 
 export type StoredLimits = { messages: number; chars: number; pruneBatch: number };
 
 const TOMBSTONE = "ended";
-/** Written by the first version: lobby_told in sync KV, members in their own table. */
-const OLD_LOBBY_TOLD = "lobby_told";
+/** Written by the first version: whether the Matchmaker was told, in sync KV under this key; members in their own table. */
+const OLD_MATCHMAKER_TOLD_KEY = "lobby_told";
 
 const clientKey = (sender: string, clientMsgId: string) => `${sender}\n${clientMsgId}`;
 
@@ -110,15 +113,8 @@ export class ChatStore {
 		if (!chat) return null;
 		const stored = JSON.parse(chat.members) as Record<string, StoredMember>;
 		const users = [chat.user_a, chat.user_b] as const;
-		const state: ChatState = {
-			chatId: chat.chat_id,
-			users,
-			matchedAt: chat.matched_at,
-			lobby: chat.lobby,
-			members: {},
-		};
 		let lastStored = 0;
-		for (const user of users) {
+		const load = (user: string): Member => {
 			const member = { ...newMember(), ...stored[user] };
 			if (this.hasMessages()) {
 				const mine = this.sql
@@ -135,9 +131,22 @@ export class ChatStore {
 				member.delivered = Math.max(member.delivered, relayed.last ?? 0);
 				lastStored = Math.max(lastStored, member.lastSent);
 			}
-			state.members[user] = member;
-		}
-		return { state, reservedBelow: chat.next_id, lastStored, lobbyTold: chat.lobby_told === 1, kept: chat.kept };
+			return member;
+		};
+		const state: ChatState = {
+			chatId: chat.chat_id,
+			users,
+			matchedAt: chat.matched_at,
+			lobby: chat.lobby,
+			members: { a: load(chat.user_a), b: load(chat.user_b) },
+		};
+		return {
+			state,
+			reservedBelow: chat.next_id,
+			lastStored,
+			matchmakerTold: chat.lobby_told === 1,
+			kept: chat.kept,
+		};
 	}
 
 	/** A chat stored by an earlier version (a members table, lobby_told in KV; no kept column) moves to the one-row form. */
@@ -161,7 +170,7 @@ export class ChatStore {
 				members[m.user_id] = { joined: m.joined === 1, delivered: m.delivered, offlineSince: m.offline_since };
 			}
 		}
-		const told = this.storage.kv.get<boolean>(OLD_LOBBY_TOLD) === true;
+		const told = this.storage.kv.get<boolean>(OLD_MATCHMAKER_TOLD_KEY) === true;
 		// Its ids were consecutive and all stored: the old next_id is a valid reservation.
 		this.meter.exec("ALTER TABLE chat ADD COLUMN members TEXT NOT NULL DEFAULT '{}'");
 		this.meter.exec("ALTER TABLE chat ADD COLUMN lobby_told INTEGER NOT NULL DEFAULT 0");
@@ -204,7 +213,8 @@ export class ChatStore {
 		this.meter.exec("UPDATE chat SET next_id = ?", below);
 	}
 
-	markLobbyTold(): void {
+	/** The Matchmaker heard that the chat started. */
+	markMatchmakerTold(): void {
 		this.meter.exec("UPDATE chat SET lobby_told = 1");
 	}
 
@@ -243,7 +253,6 @@ export class ChatStore {
 		const fits = () => stored.messages + 1 <= this.limits.messages && stored.chars + chars <= this.limits.chars;
 		if (fits()) return true;
 		const [a, b] = state.users;
-		const deliveredTo = (user: string) => state.members[user]?.delivered ?? 0;
 		for (const row of this.meter.exec<{ id: number; sender: string; client_msg_id: string | null; chars: number }>(
 			`DELETE FROM messages WHERE id IN (
 				SELECT id FROM messages
@@ -252,17 +261,18 @@ export class ChatStore {
 			RETURNING id, sender, client_msg_id, length(content) AS chars`,
 			a,
 			b,
-			deliveredTo(b),
-			deliveredTo(a),
+			state.members.b.delivered,
+			state.members.a.delivered,
 			this.limits.pruneBatch,
 		)) {
-			this.forget(row);
+			this.uncount(row);
 		}
 		this.lowestStored = undefined;
 		return fits();
 	}
 
-	private forget(row: { sender: string; client_msg_id: string | null; chars: number }): void {
+	/** A stored message was deleted: out of the counts and the client_msg_id index. */
+	private uncount(row: { sender: string; client_msg_id: string | null; chars: number }): void {
 		const stored = this.storedCounts();
 		stored.messages--;
 		stored.chars -= row.chars;
@@ -315,7 +325,7 @@ export class ChatStore {
 			sender,
 			upTo,
 		)) {
-			this.forget(row);
+			this.uncount(row);
 		}
 		this.lowestStored = undefined;
 	}
@@ -391,9 +401,9 @@ export class ChatStore {
 
 function membersJson(state: ChatState): string {
 	const out: Record<string, StoredMember> = {};
-	for (const user of state.users) {
-		const m = state.members[user];
-		if (m) out[user] = { joined: m.joined, delivered: m.delivered, offlineSince: m.offlineSince };
+	for (const [side, user] of bySide(state)) {
+		const m = state.members[side];
+		out[user] = { joined: m.joined, delivered: m.delivered, offlineSince: m.offlineSince };
 	}
 	return JSON.stringify(out);
 }

@@ -25,14 +25,13 @@ import { checkSolution } from "../../domain/safety/pow";
 import type { Env } from "../../env";
 import { errorText, log } from "../../log";
 import {
-	CLOSE_HEARTBEAT_TIMEOUT,
 	CLOSE_INIT_REQUIRED,
 	CLOSE_INIT_TIMEOUT,
 	CLOSE_MATCHED,
 	CLOSE_REPLACED,
 	CLOSE_TOO_BIG,
 } from "../../protocol/close-codes";
-import { PING_FRAME, PONG_FRAME, parseLobby, tooBigToRead } from "../../protocol/codec";
+import { parseLobby, tooBigToRead } from "../../protocol/codec";
 import type { ChatRef, Gender, LobbyClientEvent, Preference, Presence, Stats } from "../../protocol/schemas";
 import {
 	FRAMES_BEFORE_INIT,
@@ -42,25 +41,24 @@ import {
 } from "../../protocol/schemas";
 import { wsOrigin } from "../../protocol/urls";
 import { tooManyUpgrades } from "../../server/responses";
-import {
-	admitFrame,
-	attachmentOf,
-	closeSocket,
-	lastSeen,
-	send,
-	sendError,
-	sendFrame,
-	sendInternalError,
-	touchSeen,
-} from "../../transport/sockets";
+import { AlarmScheduler } from "../../transport/alarms";
+import { Frames } from "../../transport/frames";
+import { SocketHub } from "../../transport/socket-hub";
+import { acceptSocket, closeSocket, echoClose, notAnUpgrade, send, sendError } from "../../transport/sockets";
 import { type ChatEnd, MATCHMAKER_NAME, presenceStub } from "../contract";
 import { RowMeter } from "../row-meter";
 import { LoadStats } from "./load-stats";
 import { MatchStats } from "./match-stats";
 import { OpenOrder } from "./open-order";
-import { type LiveChat, LobbyStore } from "./store";
+import { type LiveChat, MatchmakerStore } from "./store";
 
-/** What a lobby socket carries through hibernation; a few hundred bytes at most. */
+/**
+ * What a lobby socket carries through hibernation; a few hundred bytes at
+ * most. Written only by this class: created in `fetch`, rewritten by `init`,
+ * `join`, `leave`, `challenged`, `solve`, `makeMatch` and
+ * `setChattingInLobby`, and its `seen` by the frame prelude (`touchSeen`,
+ * at most every few seconds).
+ */
 interface LobbyAttachment {
 	/** ws(s)://host the socket was opened on, to build absolute chat URLs. */
 	origin: string;
@@ -89,50 +87,41 @@ interface LobbyAttachment {
 
 type Sync = void | Promise<void>;
 
-/** Sockets a sweep checks before it lets the lobby's other events run. */
-const SWEEP_SLICE = 500;
-
 /** The Matchmaker publishes its counters to Presence at most this often (and only when they changed). */
 const PUBLISH_EVERY_MS = 2_000;
 
-/** A macrotask boundary: events waiting for the object run before it resolves. */
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 export class Matchmaker extends DurableObject<Env> {
 	/** Every row this object writes (the store's statements and each `setAlarm`), for `lobby_load`. */
-	private readonly meter: RowMeter;
-	private readonly store: LobbyStore;
+	private readonly meter = new RowMeter(this.ctx.storage.sql);
+	private readonly store: MatchmakerStore;
 	private readonly timings: Timings;
 	private readonly signer: Signer | null;
 	private readonly limits = new LimitsBySocket(LIMITS.join);
+	/** The lobby sockets (src/transport): restore after a wake, attachments, the sweep of silent ones. */
+	private readonly hub = new SocketHub<LobbyAttachment>(this.ctx, "lobby");
+	/** Their frames: error containment, in order per socket, and the prelude of each. */
+	private readonly frames = new Frames<LobbyClientEvent, LobbyAttachment>(this.hub, {
+		limits: this.limits,
+		costly: "join_queue",
+		where: "matchmaker",
+	});
+	/** The one alarm: `setAlarm` only when the earliest deadline moves earlier (a row each). */
+	private readonly alarms: AlarmScheduler;
 	private readonly queue: Pools;
 	private readonly abuse = new AbuseTracker();
 	private readonly matchStats = new MatchStats();
 	private readonly load = new LoadStats(Date.now());
 	/** user id → that user's lobby socket. */
 	private readonly sockets = new Map<string, WebSocket>();
-	/** Lobby users who also have a live chat (counted once in `online`). */
+	/** Users with a lobby socket who also have a live chat (counted once in `online`). */
 	private readonly chattingInLobby = new Set<string>();
-	/** Sockets whose `init` is verifying a token; frames behind it wait their turn. */
-	private readonly busy = new WeakMap<WebSocket, Promise<void>>();
 	/** Frames a socket sent before `init` (the 3rd closes it); in memory, as the deadline is shorter than a nap. */
 	private readonly framesBeforeInit = new WeakMap<WebSocket, number>();
 	/** Sockets in the order they opened, until their `init` deadline has been checked. */
 	private readonly awaitingInit = new OpenOrder();
-	private liveChats: number;
 	private seq = 0;
-	/**
-	 * The alarm this object has scheduled (null: none, or it has fired), so
-	 * that `setAlarm` is called only when a deadline moves it earlier: each
-	 * call is a row written. Read once per wake with `getAlarm()`.
-	 */
-	private alarmAt: number | null = null;
-	/** While the alarm runs, deadlines asked for are gathered here and set once, at its end. */
 	/** This Matchmaker's name, sealed into its tickets so that each chat answers to it. */
 	private readonly name: string;
-	private alarmRunning = false;
-	private askedDuringAlarm: number | null = null;
-	private nextSweep = 0;
 	/** The counters last handed to Presence, and when; a publication waiting for its turn. */
 	private published: Stats | null = null;
 	private publishedAt = Number.NEGATIVE_INFINITY;
@@ -141,27 +130,20 @@ export class Matchmaker extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.name = ctx.id.name ?? MATCHMAKER_NAME;
-		this.meter = new RowMeter(ctx.storage.sql);
-		this.store = new LobbyStore(ctx.storage, this.meter);
+		this.store = new MatchmakerStore(ctx.storage, this.meter);
 		this.timings = timingsFrom(env);
 		this.signer = signerFrom(env.SECRET);
 		this.queue = new Pools(this.timings.interestWindowMs);
-		// Keep-alives are answered by the runtime and never wake the object.
-		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
-		this.liveChats = this.store.countChats();
 		this.rebuild();
-		void ctx.blockConcurrencyWhile(async () => {
-			this.alarmAt = await ctx.storage.getAlarm();
-		});
+		this.alarms = new AlarmScheduler(ctx, this.meter);
 	}
 
 	/** Rebuilds the in-memory indexes from the open sockets' attachments. */
 	private rebuild(): void {
 		const waiting: { seeker: Seeker; pool: PoolKey }[] = [];
 		const waitingForInit: { ws: WebSocket; opened: number }[] = [];
-		for (const ws of this.ctx.getWebSockets()) {
+		for (const { ws, att } of this.hub.kept()) {
 			if (ws.readyState !== WebSocket.OPEN) continue;
-			const att = attachment(ws);
 			if (!att.user) {
 				waitingForInit.push({ ws, opened: att.opened ?? att.seen });
 				continue;
@@ -186,23 +168,19 @@ export class Matchmaker extends DurableObject<Env> {
 	// ---- HTTP and RPC ----------------------------------------------------
 
 	override async fetch(request: Request): Promise<Response> {
-		if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-			return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
-		}
+		const refused = notAnUpgrade(request);
+		if (refused) return refused;
 		this.load.count("upgrades");
 		// The address serves the per-address rules only: not computed when per-IP limits are off.
 		const key = this.env.PER_IP_LIMITS === "off" ? null : addressKey(request.headers.get("CF-Connecting-IP"));
 		const address = key && this.signer ? await this.signer.addressTag(key) : undefined;
 		// The socket's tag lets the runtime count an address's sockets, through hibernation too.
 		const tags = address ? [addressTagName(address)] : [];
-		if (address && this.openSockets(addressTagName(address)) >= MAX_LOBBY_SOCKETS_PER_ADDRESS) {
+		if (address && this.hub.open(addressTagName(address)).length >= MAX_LOBBY_SOCKETS_PER_ADDRESS) {
 			this.load.count("refused_upgrades");
 			log({ event: "upgrade_refused", reason: "sockets_per_address", path: "/ws" });
 			return tooManyUpgrades(RETRY_SOCKETS_S);
 		}
-		const pair = new WebSocketPair();
-		const server = pair[1];
-		this.ctx.acceptWebSocket(server, tags);
 		const now = Date.now();
 		const att: LobbyAttachment = {
 			origin: wsOrigin(new URL(request.url)),
@@ -210,11 +188,11 @@ export class Matchmaker extends DurableObject<Env> {
 			opened: now,
 			...(address ? { address } : {}),
 		};
-		server.serializeAttachment(att);
-		this.awaitingInit.push(server, now);
+		const { ws, response } = acceptSocket(this.ctx, tags, att);
+		this.awaitingInit.push(ws, now);
 		// The deadline alarm also starts the sweeps (the alarm reschedules them while sockets are open).
-		this.scheduleAt(this.initDeadline(now));
-		return new Response(null, { status: 101, webSocket: pair[0] });
+		this.alarms.fireBy(this.initDeadline(now));
+		return response;
 	}
 
 	/** Presence and safety counters for `/api/stats`, as an RPC (tests; the Worker reads Presence). */
@@ -225,7 +203,7 @@ export class Matchmaker extends DurableObject<Env> {
 
 	/** What is published to Presence, O(1). */
 	private counters(): Stats {
-		return { ...this.presence(), active_chats: this.liveChats, ...this.store.safetyCounts() };
+		return { ...this.presence(), active_chats: this.store.liveChatCount(), ...this.store.safetyCounts() };
 	}
 
 	/** A ChatRoom saw its first user: the chat is no longer at risk of never starting. */
@@ -234,7 +212,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.store.markJoined(chatId);
 	}
 
-	/** A ChatRoom ended: forget the live chat, remember a report, keep the chat reportable for a while. */
+	/** A ChatRoom ended: the live chat is over, a report is recorded, the chat stays reportable for a while. */
 	chatEnded(chatId: string, end: ChatEnd): void {
 		this.load.count("rpc_chat");
 		const now = Date.now();
@@ -242,7 +220,7 @@ export class Matchmaker extends DurableObject<Env> {
 		const users = end.users ?? (live ? ([live.userA, live.userB] as const) : null);
 		if (!users) return;
 		const chat = this.store.endChat(chatId, users, now, end.reportedBy);
-		if (chat) this.forgetChat(chat);
+		if (chat) this.chatGone(chat);
 		if (end.reportedBy && users.includes(end.reportedBy)) {
 			const other = end.reportedBy === users[0] ? users[1] : users[0];
 			this.store.recordReport(end.reportedBy, other, end.reportReason ?? "other", now);
@@ -250,9 +228,8 @@ export class Matchmaker extends DurableObject<Env> {
 		this.presenceChanged(now);
 	}
 
-	/** A live chat is gone from storage: presence follows. */
-	private forgetChat(chat: LiveChat): void {
-		this.liveChats--;
+	/** A live chat is gone from the store (ended, or dropped unjoined): its users count as chatting no more. */
+	private chatGone(chat: LiveChat): void {
 		for (const user of [chat.userA, chat.userB]) this.setChattingInLobby(user, false);
 	}
 
@@ -260,39 +237,37 @@ export class Matchmaker extends DurableObject<Env> {
 
 	override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		this.load.count("frames");
-		const done = this.serially(ws, () => this.onFrame(ws, message));
+		const done = this.frames.serially(ws, () => this.onFrame(ws, message));
 		if (done instanceof Promise) return done.then(() => this.presenceChanged(Date.now()));
 		this.presenceChanged(Date.now());
 	}
 
 	override webSocketClose(ws: WebSocket, code: number, reason: string): void {
 		this.load.count("closes");
-		this.forget(ws);
-		closeSocket(ws, { code: code === 1005 ? 1000 : code, reason });
+		this.dropSocket(ws);
+		echoClose(ws, code, reason);
 		this.presenceChanged(Date.now());
 	}
 
 	override webSocketError(ws: WebSocket): void {
-		this.forget(ws);
+		this.dropSocket(ws);
 		this.presenceChanged(Date.now());
 	}
 
 	override async alarm(): Promise<void> {
-		this.alarmAt = null;
-		this.alarmRunning = true;
+		this.alarms.begin();
 		this.load.count("alarms");
 		const now = Date.now();
-		const matches: Promise<void>[] = [];
+		const handovers: Promise<void>[] = [];
 		try {
 			this.closeUninitialised(now);
 			// Rule 5: a window that ends makes its owner matchable at once.
 			for (const { seeker, pool } of this.queue.endWindows(now)) {
 				const match = this.queue.has(seeker.userId) ? this.queue.findPartner(seeker, pool, now, this.blocked) : null;
-				if (match) matches.push(this.makeMatch(seeker, match, now));
+				if (match) handovers.push(this.makeMatch(seeker, match, now));
 			}
-			if (now >= this.nextSweep) {
-				this.nextSweep = now + this.timings.sweepMs;
-				await this.sweepSilentSockets(now);
+			if (this.hub.sweepDue(now, this.timings.sweepMs)) {
+				await this.hub.sweepSilent(now, this.timings.heartbeatTimeoutMs, (ws) => this.dropSocket(ws));
 				// At the sweep's pace, not at every interest window's end.
 				this.store.forgetExpired(now);
 				this.abuse.prune(now);
@@ -304,42 +279,24 @@ export class Matchmaker extends DurableObject<Env> {
 			}
 			// A chat nobody joined has no ChatRoom to end it: drop it here.
 			const unjoined = this.store.takeUnjoinedBefore(now - unjoinedChatGraceMs(this.timings));
-			for (const chat of unjoined) this.forgetChat(chat);
+			for (const chat of unjoined) this.chatGone(chat);
 			if (unjoined.length > 0) log({ event: "unjoined_chats_dropped", count: unjoined.length });
 			if (this.publishDue !== null && now >= this.publishDue) this.publishDue = null;
 			this.presenceChanged(now);
 		} finally {
 			// One `setAlarm` per run, whatever the run's matches, publications
 			// and the events that came in during its sweep asked for.
-			this.alarmRunning = false;
 			this.reschedule(now);
+			this.alarms.finish(now + 1);
 		}
-		await Promise.all(matches);
-	}
-
-	/** Runs frames of one socket in order, even when one of them awaits. */
-	private serially(ws: WebSocket, task: () => Sync): Sync {
-		const pending = this.busy.get(ws);
-		let result: Sync;
-		try {
-			result = pending ? pending.then(task) : task();
-		} catch (err) {
-			sendInternalError(ws, "matchmaker", err);
-			return;
-		}
-		if (!(result instanceof Promise)) return;
-		const guarded = result.catch((err: unknown) => sendInternalError(ws, "matchmaker", err));
-		this.busy.set(ws, guarded);
-		return guarded.finally(() => {
-			if (this.busy.get(ws) === guarded) this.busy.delete(ws);
-		});
+		await Promise.all(handovers);
 	}
 
 	private onFrame(ws: WebSocket, message: string | ArrayBuffer): Sync {
 		const now = Date.now();
 		// Never parsed: a megabyte of JSON costs the one object everybody needs.
 		if (tooBigToRead(message)) return this.shut(ws, CLOSE_TOO_BIG);
-		const user = attachment(ws).user;
+		const user = this.hub.attachment(ws).user;
 		// A socket replaced by a newer one (4409) or handed over to a chat is on
 		// its way out: what it still sends must not act for its user.
 		if (user !== undefined && this.sockets.get(user) !== ws) return;
@@ -349,16 +306,14 @@ export class Matchmaker extends DurableObject<Env> {
 			if (before > FRAMES_BEFORE_INIT) return this.shut(ws, CLOSE_INIT_REQUIRED);
 			this.framesBeforeInit.set(ws, before);
 		}
-		const event = admitFrame(ws, parsed, this.limits, "lobby", "join_queue", now, (closed) => {
+		const admitted = this.frames.admit(ws, parsed, now, (closed) => {
 			// Someone who keeps hitting the limits must prove work before joining again.
-			const user = attachment(ws).user;
+			const user = this.hub.attachment(ws).user;
 			if (user) this.abuse.refused(user, now);
-			if (closed) this.forget(ws);
+			if (closed) this.dropSocket(ws);
 		});
-		if (!event) return;
-		const att = attachment(ws);
-		touchSeen(ws, att, now);
-		if (event.type === "ping") return sendFrame(ws, PONG_FRAME);
+		if (!admitted) return;
+		const { event, att } = admitted;
 		if (event.type === "init") return this.init(ws, att, event.payload);
 		if (!att.user) {
 			return sendError(ws, {
@@ -433,7 +388,7 @@ export class Matchmaker extends DurableObject<Env> {
 		// One lobby socket per user: the newest wins, the older one is told why.
 		const previous = this.sockets.get(user);
 		if (previous && previous !== ws) {
-			this.forget(previous);
+			this.dropSocket(previous);
 			closeSocket(previous, CLOSE_REPLACED);
 		}
 		const now = Date.now();
@@ -486,7 +441,7 @@ export class Matchmaker extends DurableObject<Env> {
 		const { userId: _, ...queued } = seeker;
 		att.queued = { ...queued, interests: [...seeker.interests], pool };
 		ws.serializeAttachment(att);
-		if (this.queue.inWindow(seeker, now)) this.scheduleAt(seeker.joinedAt + this.timings.interestWindowMs);
+		if (this.queue.inWindow(seeker, now)) this.alarms.fireBy(seeker.joinedAt + this.timings.interestWindowMs);
 	}
 
 	private leave(ws: WebSocket, att: LobbyAttachment, user: string): void {
@@ -547,7 +502,7 @@ export class Matchmaker extends DurableObject<Env> {
 			// Their lobby sockets close now; from here on they count as chatting.
 			this.sockets.delete(s.userId);
 			this.setChattingInLobby(s.userId, false);
-			const att = ws ? attachment(ws) : null;
+			const att = ws ? this.hub.attachment(ws) : null;
 			if (ws && att) {
 				delete att.queued;
 				ws.serializeAttachment(att);
@@ -561,8 +516,7 @@ export class Matchmaker extends DurableObject<Env> {
 		this.store.recordMatch(chatId, seeker.userId, match.partner.userId, now);
 		this.load.matched();
 		this.matchStats.record(now - Math.min(seeker.joinedAt, match.partner.joinedAt), match.shared.length);
-		this.liveChats++;
-		this.scheduleAt(now + unjoinedChatGraceMs(this.timings));
+		this.alarms.fireBy(now + unjoinedChatGraceMs(this.timings));
 		const chat: LiveChat = {
 			chatId,
 			userA: seeker.userId,
@@ -575,7 +529,7 @@ export class Matchmaker extends DurableObject<Env> {
 				const ws = sockets[i]?.ws;
 				if (!ws) return;
 				const other = pair[1 - i] as Seeker;
-				const ref = await this.chatRef(chat, s.userId, attachment(ws).origin);
+				const ref = await this.chatRef(chat, s.userId, this.hub.attachment(ws).origin);
 				send(ws, "match_found", { ...ref, partner: { gender: other.gender }, shared_interests: match.shared });
 				closeSocket(ws, CLOSE_MATCHED);
 			}),
@@ -599,15 +553,8 @@ export class Matchmaker extends DurableObject<Env> {
 
 	/** Closes a socket for breaking a rule of the protocol. */
 	private shut(ws: WebSocket, close: { code: number; reason: string }): void {
-		this.forget(ws);
+		this.dropSocket(ws);
 		closeSocket(ws, close);
-	}
-
-	/** Open sockets carrying `tag`. */
-	private openSockets(tag: string): number {
-		let n = 0;
-		for (const ws of this.ctx.getWebSockets(tag)) if (ws.readyState === WebSocket.OPEN) n++;
-		return n;
 	}
 
 	/**
@@ -622,16 +569,16 @@ export class Matchmaker extends DurableObject<Env> {
 	private closeUninitialised(now: number): void {
 		let count = 0;
 		for (const ws of this.awaitingInit.takeOpenedBefore(now - this.timings.initTimeoutMs)) {
-			if (ws.readyState !== WebSocket.OPEN || attachment(ws).user !== undefined) continue;
+			if (ws.readyState !== WebSocket.OPEN || this.hub.attachment(ws).user !== undefined) continue;
 			closeSocket(ws, CLOSE_INIT_TIMEOUT);
 			count++;
 		}
 		if (count > 0) log({ event: "init_timeout", count });
 	}
 
-	/** A socket is gone (closed, replaced, silent): its queue entry goes with it. */
-	private forget(ws: WebSocket): void {
-		const user = attachment(ws).user;
+	/** A socket is gone (closed, replaced, silent, shut): its user's index entries and queue entry go with it. */
+	private dropSocket(ws: WebSocket): void {
+		const user = this.hub.attachment(ws).user;
 		if (!user || this.sockets.get(user) !== ws) return;
 		this.sockets.delete(user);
 		this.chattingInLobby.delete(user);
@@ -643,7 +590,7 @@ export class Matchmaker extends DurableObject<Env> {
 			if (!this.chattingInLobby.delete(user)) return;
 			const ws = this.sockets.get(user);
 			if (ws) {
-				const att = attachment(ws);
+				const att = this.hub.attachment(ws);
 				delete att.chatting;
 				ws.serializeAttachment(att);
 			}
@@ -661,14 +608,14 @@ export class Matchmaker extends DurableObject<Env> {
 		const due = this.publishedAt + PUBLISH_EVERY_MS;
 		if (now < due) {
 			this.publishDue = due;
-			this.scheduleAt(due);
+			this.alarms.fireBy(due);
 			return;
 		}
 		const stats = this.counters();
 		if (this.published && sameStats(stats, this.published)) return;
 		this.published = stats;
 		this.publishedAt = now;
-		// Not awaited: the lobby's events never wait on another object.
+		// Not awaited: the Matchmaker's events never wait on another object.
 		presenceStub(this.env, this.name)
 			.publish(stats)
 			.catch((err: unknown) => {
@@ -679,7 +626,7 @@ export class Matchmaker extends DurableObject<Env> {
 	}
 
 	private presence(): Presence {
-		const chatting = 2 * this.liveChats;
+		const chatting = 2 * this.store.liveChatCount();
 		return {
 			online: this.sockets.size - this.chattingInLobby.size + chatting,
 			waiting: this.queue.size,
@@ -687,54 +634,19 @@ export class Matchmaker extends DurableObject<Env> {
 		};
 	}
 
-	/** Closes sockets that stopped answering: a closed tab does not always say goodbye. */
-	private async sweepSilentSockets(now: number): Promise<void> {
-		let count = 0;
-		const sockets = this.ctx.getWebSockets();
-		for (const [i, ws] of sockets.entries()) {
-			// In slices: with tens of thousands of users online a walk over every
-			// socket in one piece would hold every join up behind it.
-			if (i > 0 && i % SWEEP_SLICE === 0) await nextTurn();
-			if (ws.readyState !== WebSocket.OPEN) continue;
-			if (now - lastSeen(this.ctx, ws, attachment(ws).seen) <= this.timings.heartbeatTimeoutMs) continue;
-			this.forget(ws);
-			closeSocket(ws, CLOSE_HEARTBEAT_TIMEOUT);
-			count++;
-		}
-		if (count > 0) log({ event: "heartbeat_timeout", socket: "lobby", count });
-	}
-
-	/**
-	 * Makes sure the alarm fires no later than `at`: sets it only when none is
-	 * scheduled or `at` is earlier (a `setAlarm` is a row written). An alarm
-	 * that fires before anything is due simply sets the next one.
-	 */
-	private scheduleAt(at: number): void {
-		if (this.alarmRunning) {
-			this.askedDuringAlarm = Math.min(this.askedDuringAlarm ?? at, at);
-			return;
-		}
-		if (this.alarmAt !== null && this.alarmAt <= at) return;
-		this.alarmAt = at;
-		this.meter.add(1);
-		void this.ctx.storage.setAlarm(at);
-	}
-
 	/** The earliest pending deadline: an interest window, a sweep, a chat nobody joined, a publication. */
 	private reschedule(now: number): void {
 		const deadlines: number[] = [];
-		if (this.askedDuringAlarm !== null) deadlines.push(this.askedDuringAlarm);
-		this.askedDuringAlarm = null;
 		if (this.publishDue !== null) deadlines.push(this.publishDue);
 		const opened = this.awaitingInit.oldest();
 		if (opened !== undefined) deadlines.push(this.initDeadline(opened));
 		const window = this.queue.nextWindowEnd();
 		if (window !== undefined) deadlines.push(window);
 		// The sweep also writes the match summary, so it runs while one is pending.
-		if (this.matchStats.pending || this.ctx.getWebSockets().length > 0) deadlines.push(this.nextSweep);
+		if (this.matchStats.pending || this.ctx.getWebSockets().length > 0) deadlines.push(this.hub.nextSweepAt);
 		const unjoined = this.store.oldestUnjoined();
 		if (unjoined !== null) deadlines.push(unjoined + unjoinedChatGraceMs(this.timings));
-		if (deadlines.length > 0) this.scheduleAt(Math.max(now + 1, Math.min(...deadlines)));
+		if (deadlines.length > 0) this.alarms.fireBy(Math.max(now + 1, Math.min(...deadlines)));
 	}
 }
 
@@ -747,8 +659,3 @@ const addressTagName = (address: string) => `address:${address}`;
 
 /** Seconds a client refused for holding too many sockets is asked to wait. */
 const RETRY_SOCKETS_S = 10;
-
-function attachment(ws: WebSocket): LobbyAttachment {
-	// Written only by this class (fetch, init, join), so its shape is known.
-	return attachmentOf<LobbyAttachment>(ws);
-}

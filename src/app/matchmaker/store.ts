@@ -119,7 +119,7 @@ interface UserMemory {
 	usedAt: number;
 }
 
-export class LobbyStore {
+export class MatchmakerStore {
 	private readonly chats = new Map<string, LiveChat>();
 	private readonly chatByUser = new Map<string, LiveChat>();
 	/** Chats nobody joined yet, in the order they were matched (so the first is the oldest). */
@@ -167,7 +167,7 @@ export class LobbyStore {
 			reported_by: string;
 		}>("SELECT chat_id, user_a, user_b, matched_at, joined, ended_at, reported_by FROM chats ORDER BY matched_at")) {
 			if (row.ended_at === null) {
-				this.remember({
+				this.track({
 					chatId: row.chat_id,
 					userA: row.user_a,
 					userB: row.user_b,
@@ -176,7 +176,7 @@ export class LobbyStore {
 				});
 				continue;
 			}
-			this.rememberEnded({
+			this.trackEnded({
 				chatId: row.chat_id,
 				userA: row.user_a,
 				userB: row.user_b,
@@ -265,14 +265,16 @@ export class LobbyStore {
 		});
 	}
 
-	private remember(chat: LiveChat): void {
+	/** Adds a live chat to the in-memory indexes. */
+	private track(chat: LiveChat): void {
 		this.chats.set(chat.chatId, chat);
 		this.chatByUser.set(chat.userA, chat);
 		this.chatByUser.set(chat.userB, chat);
 		if (!chat.joined) this.unjoined.set(chat.chatId, chat);
 	}
 
-	private forgetChat(chat: LiveChat): void {
+	/** Takes a live chat out of the in-memory indexes. */
+	private untrack(chat: LiveChat): void {
 		this.chats.delete(chat.chatId);
 		this.unjoined.delete(chat.chatId);
 		for (const user of [chat.userA, chat.userB]) {
@@ -280,14 +282,16 @@ export class LobbyStore {
 		}
 	}
 
-	private rememberEnded(chat: EndedChat): void {
+	/** Keeps an ended chat as its users' last one (the newer wins), while it can be reported. */
+	private trackEnded(chat: EndedChat): void {
 		for (const user of [chat.userA, chat.userB]) {
 			const known = this.lastEnded.get(user);
 			if (!known || known.endedAt <= chat.endedAt) this.lastEnded.set(user, chat);
 		}
 	}
 
-	countChats(): number {
+	/** How many chats are live: what presence counts as chatting and `/api/stats` as `active_chats`. */
+	liveChatCount(): number {
 		return this.chats.size;
 	}
 
@@ -318,7 +322,7 @@ export class LobbyStore {
 				now,
 			);
 		});
-		this.remember({ chatId, userA, userB, matchedAt: now, joined: false });
+		this.track({ chatId, userA, userB, matchedAt: now, joined: false });
 		for (const [user, partner] of [
 			[userA, userB],
 			[userB, userA],
@@ -341,7 +345,7 @@ export class LobbyStore {
 
 	/**
 	 * Ends a chat: no longer live, and its users' last chat for a few minutes
-	 * (reports after the end). Recorded whatever this store remembers of it,
+	 * (reports after the end). Recorded whatever this store knows of it,
 	 * since a chat dropped as unjoined may still have been joined late. One
 	 * row either way; none for a notice repeated about a chat already ended
 	 * (but its reporter, if new, is noted). Returns the live chat, or null if
@@ -357,7 +361,7 @@ export class LobbyStore {
 				return null;
 			}
 		}
-		if (chat) this.forgetChat(chat);
+		if (chat) this.untrack(chat);
 		const reporters = reportedBy ? [reportedBy] : [];
 		this.meter.exec(
 			`INSERT INTO chats (chat_id, user_a, user_b, matched_at, joined, ended_at, reported_by)
@@ -369,7 +373,7 @@ export class LobbyStore {
 			now,
 			reporters.join(","),
 		);
-		this.rememberEnded({ chatId, userA, userB, endedAt: now, reportedBy: reporters });
+		this.trackEnded({ chatId, userA, userB, endedAt: now, reportedBy: reporters });
 		return chat;
 	}
 
@@ -408,10 +412,10 @@ export class LobbyStore {
 		);
 		this.reports24h++;
 		const reporterMemory = this.users.get(reporter);
-		if (reporterMemory) remember(reporterMemory, reported, now);
+		if (reporterMemory) noteReport(reporterMemory, reported, now);
 		const memory = this.users.get(reported);
 		if (memory) {
-			remember(memory, reporter, now);
+			noteReport(memory, reporter, now);
 			memory.notFlagged = false;
 		}
 	}
@@ -519,7 +523,7 @@ export class LobbyStore {
 			taken.push(chat);
 		}
 		for (const chat of taken) {
-			this.forgetChat(chat);
+			this.untrack(chat);
 			this.meter.exec("DELETE FROM chats WHERE chat_id = ?", chat.chatId);
 		}
 		return taken;
@@ -592,7 +596,7 @@ export class LobbyStore {
 }
 
 /** Notes a report between this user and `other`. */
-function remember(memory: UserMemory, other: string, at: number): void {
+function noteReport(memory: UserMemory, other: string, at: number): void {
 	if (!memory.reported) memory.reported = new Map();
 	memory.reported.set(other, at);
 }

@@ -5,7 +5,7 @@
 // only when they changed, and the Worker reads them from here through a
 // per-isolate memory cache (src/server/stats.ts).
 //
-// One per lobby (named like it). The counters are kept in memory and written
+// One per Matchmaker (named like it). The counters are kept in memory and written
 // through to storage, so a Presence object woken after a quiet spell still
 // answers with the last counters published, without asking the Matchmaker.
 import { DurableObject } from "cloudflare:workers";
@@ -14,7 +14,7 @@ import type { Stats } from "../../protocol/schemas";
 
 const KEY = "stats";
 
-/** Before the lobby has published anything: nobody is around. */
+/** Before the Matchmaker has published anything: nobody is around. */
 export const NO_STATS: Stats = {
 	online: 0,
 	waiting: 0,

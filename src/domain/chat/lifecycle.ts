@@ -38,10 +38,17 @@ export interface ChatState {
 	/** Exactly the two users the chat was made for. */
 	users: readonly [string, string];
 	matchedAt: number;
-	/** The Matchmaker that made the match and must hear when it ends. */
+	/** The name of the Matchmaker that made the match and must hear when it ends (stored as `lobby`). */
 	lobby: string;
-	members: Record<string, Member>;
+	/**
+	 * The two members: a chat has exactly two. `a` is `users[0]`, `b` is
+	 * `users[1]` (as the chat's row stores them, `user_a` and `user_b`).
+	 */
+	members: { a: Member; b: Member };
 }
+
+/** A member's side of the chat: `a` for `users[0]`, `b` for `users[1]`. */
+export type Side = "a" | "b";
 
 export type EndCause =
 	| { kind: "left"; by: string }
@@ -52,6 +59,34 @@ export type EndCause =
 
 export function partnerOf(state: ChatState, user: string): string {
 	return state.users[0] === user ? state.users[1] : state.users[0];
+}
+
+/** The users of the chat with their sides, in the order of `users`. */
+export function bySide(state: ChatState): readonly [[Side, string], [Side, string]] {
+	return [
+		["a", state.users[0]],
+		["b", state.users[1]],
+	];
+}
+
+/** Which of the two `user` is; a user not in the chat is a bug (tickets are checked). */
+function sideOf(state: ChatState, user: string): Side {
+	if (state.users[0] === user) return "a";
+	if (state.users[1] === user) return "b";
+	throw new Error(`${user} is not in chat ${state.chatId}`);
+}
+
+/** The member `user` is. */
+export function memberOf(state: ChatState, user: string): Member {
+	return state.members[sideOf(state, user)];
+}
+
+/** The member `user` is ("me") and the other one ("partner", with its user id). */
+export function sides(state: ChatState, user: string): { me: Member; partner: Member; partnerId: string } {
+	const mine = sideOf(state, user);
+	return mine === "a"
+		? { me: state.members.a, partner: state.members.b, partnerId: state.users[1] }
+		: { me: state.members.b, partner: state.members.a, partnerId: state.users[0] };
 }
 
 /** What each user is told in `chat_ended`. */
@@ -86,17 +121,15 @@ export function causeReason(cause: EndCause): EndReason {
 	}
 }
 
-const bothJoined = (state: ChatState) => state.users.every((u) => state.members[u]?.joined);
+const bothJoined = (state: ChatState) => state.members.a.joined && state.members.b.joined;
 
 /** The deadlines that can end the chat without anyone acting, earliest first. */
 function deadlines(state: ChatState, t: Timings): { at: number; cause: EndCause }[] {
 	const out: { at: number; cause: EndCause }[] = [{ at: state.matchedAt + t.maxChatMs, cause: { kind: "expired" } }];
 	if (!bothJoined(state)) out.push({ at: state.matchedAt + t.abandonMs, cause: { kind: "abandoned" } });
-	for (const who of state.users) {
-		const since = state.members[who]?.offlineSince;
-		if (since !== null && since !== undefined) {
-			out.push({ at: since + t.graceMs, cause: { kind: "disconnected", who } });
-		}
+	for (const [side, who] of bySide(state)) {
+		const since = state.members[side].offlineSince;
+		if (since !== null) out.push({ at: since + t.graceMs, cause: { kind: "disconnected", who } });
 	}
 	return out.sort((a, b) => a.at - b.at);
 }
