@@ -2,11 +2,13 @@
 // the browser app and any other JavaScript client.
 //
 // It holds one socket at a time: the lobby until matched, then the chat socket,
-// then the lobby again. Both reconnect by themselves (partysocket, with backoff;
-// jitter is added here). The identity (user_id + token) is kept in
+// then the lobby again. Both reconnect by themselves (reconnecting.ts) and are
+// kept alive by heartbeat.ts. The identity (user_id + token) is kept in
 // localStorage so a returning visitor resumes; the live chat's transcript and
-// unacked messages in sessionStorage so a reload rejoins with `after=N` and
-// resends what was not acked, by `client_msg_id`.
+// unacked messages in sessionStorage so a reload rejoins with `after=N` and the
+// outbox (outbox.ts) resends what was not acked, by `client_msg_id`; the
+// preferences of the search beside them (search.ts), so that "next stranger"
+// still knows them after a reload.
 //
 // Delivery receipts: every `message_received` is answered within 100 ms by one
 // `received {up_to}` (a burst shares one), so the partner's messages are
@@ -15,24 +17,25 @@
 // counted. Our own messages go sending → sent (`message_sent`) → delivered
 // (`message_delivered`).
 import ReconnectingWebSocket from "partysocket/ws";
-import { TokenBucket } from "../domain/limits/token-bucket";
 import { solve } from "../domain/safety/pow";
-import { CLOSE_BAD_TICKET, CLOSE_BYE, CLOSE_NO_PONG, CLOSE_REPLACED, serverEnded } from "../protocol/close-codes";
-import { PING_FRAME, parseServer } from "../protocol/codec";
+import { CLOSE_BAD_TICKET, CLOSE_BYE, CLOSE_REPLACED, serverEnded } from "../protocol/close-codes";
+import { parseServer } from "../protocol/codec";
 import {
-	type AgeBand,
 	codePoints,
 	type EndReason,
 	type Gender,
 	MAX_CONTENT_CHARS,
-	type Preference,
 	type Presence,
-	type ServerEvent,
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
 import { wsOrigin } from "../protocol/urls";
+import { Heartbeat } from "./heartbeat";
+import { Outbox } from "./outbox";
+import type { ChatFrame, LobbyFrame } from "./outgoing";
 import { Receipts } from "./receipts";
+import { reconnecting } from "./reconnecting";
+import { type Preferences, Search } from "./search";
 import {
 	acked,
 	addOutgoing,
@@ -42,12 +45,19 @@ import {
 	received,
 	refused,
 	type Transcript,
-	unacked,
 } from "./transcript";
+import { TypingNotice } from "./typing";
+import { type KeyValueStorage, readJson, removeKey, webStorage, writeJson } from "./web-storage";
 
+export type { Preferences } from "./search";
 export type { ChatMessage, MessageState, Transcript } from "./transcript";
+export type { KeyValueStorage } from "./web-storage";
 
-/** What the UI shows: start screen, waiting, chat, ended. */
+/**
+ * Where the client is: idle (no search: the app's start screen, or its age
+ * gate before it), waiting (in the queue), joining (matched or rejoining, the
+ * chat socket not joined yet), chatting, ended.
+ */
 export type Phase = "idle" | "waiting" | "joining" | "chatting" | "ended";
 
 /**
@@ -55,14 +65,6 @@ export type Phase = "idle" | "waiting" | "joining" | "chatting" | "ended";
  * the chat was over when we came back, or another tab took over this identity.
  */
 export type ClientEndReason = EndReason | "ended_while_away" | "replaced";
-
-export interface Preferences {
-	gender: Gender;
-	preference: Preference;
-	interests?: string[];
-	/** Adults and teens are never matched; omitted means adult. */
-	ageBand?: AgeBand;
-}
 
 /**
  * Finds a proof-of-work solution (docs/PROTOCOL.md, abuse challenge). The
@@ -97,19 +99,12 @@ export interface Snapshot {
 	challenge: { difficulty: number; tries: number } | null;
 }
 
-/** The part of the Web Storage API the client uses; injectable for tests and Node. */
-export interface KeyValueStorage {
-	getItem(key: string): string | null;
-	setItem(key: string, value: string): void;
-	removeItem(key: string): void;
-}
-
 export interface ClientOptions {
 	/** The server's http(s) origin, e.g. `location.origin`. */
 	baseUrl: string;
 	/** Identity store (default: localStorage when available). */
 	storage?: KeyValueStorage | null;
-	/** Live-chat store that survives a reload (default: sessionStorage when available). */
+	/** Where the live chat and the search's preferences survive a reload (default: sessionStorage when available). */
 	sessionStorage?: KeyValueStorage | null;
 	/** A WebSocket class (default: the global one). */
 	WebSocket?: typeof WebSocket;
@@ -137,10 +132,6 @@ const IDENTITY_KEY = "flamingo.identity";
 const CHAT_KEY = "flamingo.chat";
 /** How often a 4401 on the chat socket is retried through a fresh `ready.chat` ticket. */
 const MAX_TICKET_RETRIES = 2;
-/** Client-side pacing of send_message, under the server's limit. */
-const SEND_PACE = { ratePerSec: 4, burst: 8 };
-/** Typing is reported as stopped after this long without a keystroke. */
-const TYPING_IDLE_MS = 3_000;
 /** A receipt waits this long for more messages to share it: half of RECEIPT_WITHIN_MS. */
 const RECEIPT_DELAY_MS = 50;
 
@@ -164,18 +155,12 @@ const initialSnapshot = (): Snapshot => ({
 	challenge: null,
 });
 
-function defaultStorage(kind: "localStorage" | "sessionStorage"): KeyValueStorage | null {
-	try {
-		return (globalThis as unknown as Record<string, KeyValueStorage | undefined>)[kind] ?? null;
-	} catch {
-		return null; // storage blocked (privacy settings)
-	}
-}
-
 function randomKey(): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(12));
 	return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+type Source = "lobby" | "chat";
 
 export class FlamingoClient {
 	private state: Snapshot = initialSnapshot();
@@ -184,36 +169,27 @@ export class FlamingoClient {
 	private readonly wsBase: string;
 	private readonly storage: KeyValueStorage | null;
 	private readonly session: KeyValueStorage | null;
+	private readonly search: Search;
+	private readonly heartbeat: Heartbeat;
+	private readonly outbox: Outbox;
+	/** The `received` frames owed for the partner's messages. */
+	private readonly receipts: Receipts;
 	private lobby: ReconnectingWebSocket | null = null;
+	/** The lobby answered `init` with `ready`: only then may it be written to. */
+	private lobbyReady = false;
 	private chat: ReconnectingWebSocket | null = null;
 	private chatUrl: string | null = null;
-	/** The preferences of the current search, kept for "next stranger". */
-	private prefs: Preferences | null = null;
-	/** Join the queue as soon as the lobby is ready. */
-	private wantQueue = false;
 	private ticketRetries = 0;
 	private retryTimer: ReturnType<typeof setTimeout> | null = null;
-	private pingTimer: ReturnType<typeof setInterval> | null = null;
-	/** Per socket: when the ping still unanswered was sent (nothing heard since). */
-	private readonly pingSentAt = new WeakMap<ReconnectingWebSocket, number>();
-	private readonly pongTimers = new Set<ReturnType<typeof setTimeout>>();
-	private typingSent = false;
+	private readonly typing: TypingNotice;
 	/**
 	 * The challenge being solved, if any: a new object per attempt, so an
 	 * attempt overtaken by cancel() and a new start() (the server repeats the
 	 * same nonce) knows it is stale and leaves the new one alone.
 	 */
 	private solving: { nonce: string } | null = null;
-	private typingTimer: ReturnType<typeof setTimeout> | null = null;
-	/** Messages written to the chat socket and not acked yet (by client_msg_id). */
-	private readonly inFlight = new Set<string>();
-	/** Paces sends a little below the server's 5/s (bursts of 10), so it never has to refuse one. */
-	private sendBudget = new TokenBucket(SEND_PACE, Date.now());
-	private pumpTimer: ReturnType<typeof setTimeout> | null = null;
 	/** Leave or report asked for while the chat socket was reconnecting: sent once it is back. */
-	private pendingControl: { type: "leave_chat" | "report"; payload: object } | null = null;
-	/** The `received` frames owed for the partner's messages. */
-	private readonly receipts: Receipts;
+	private pendingControl: ChatFrame | null = null;
 	/**
 	 * The transcript of the chat that ended here last. After `replaced` the
 	 * user may still be in that chat on the server (the newer connection was
@@ -224,12 +200,29 @@ export class FlamingoClient {
 	private endedTranscript: Transcript | null = null;
 
 	constructor(private readonly options: ClientOptions) {
-		const url = new URL(options.baseUrl);
-		this.wsBase = wsOrigin(url);
-		this.storage = options.storage === undefined ? defaultStorage("localStorage") : options.storage;
-		this.session = options.sessionStorage === undefined ? defaultStorage("sessionStorage") : options.sessionStorage;
+		this.wsBase = wsOrigin(new URL(options.baseUrl));
+		this.storage = options.storage === undefined ? webStorage("localStorage") : options.storage;
+		this.session = options.sessionStorage === undefined ? webStorage("sessionStorage") : options.sessionStorage;
+		this.search = new Search(this.session);
+		this.heartbeat = new Heartbeat({
+			intervalMs: options.pingIntervalMs ?? 25_000,
+			pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+			sockets: () => [this.lobby, this.chat],
+		});
+		this.outbox = new Outbox({
+			writable: () => (this.state.phase === "chatting" && this.chatOpen ? this.state.transcript : null),
+			write: (m, chatId) =>
+				this.sendChat({
+					type: "send_message",
+					payload: { content: m.content, client_msg_id: m.key, chat_id: chatId },
+				}),
+		});
+		this.typing = new TypingNotice(
+			() => this.state.phase === "chatting",
+			(isTyping) => this.sendChat({ type: "typing", payload: { is_typing: isTyping } }),
+		);
 		this.receipts = new Receipts((upTo) => this.sendReceipt(upTo), options.receiptDelayMs ?? RECEIPT_DELAY_MS);
-		const saved = this.read(this.session, CHAT_KEY);
+		const saved = readJson(this.session, CHAT_KEY);
 		if (isTranscript(saved)) {
 			this.state = { ...this.state, transcript: saved };
 			// What the page had received is confirmed again once the chat socket is back.
@@ -271,13 +264,12 @@ export class FlamingoClient {
 	/** Opens the lobby (resuming the stored identity, and a live chat if there is one). */
 	connect(): void {
 		this.openLobby();
-		this.startPings();
+		this.heartbeat.start();
 	}
 
 	/** Looks for a stranger. */
 	start(prefs: Preferences): void {
-		this.prefs = prefs;
-		this.wantQueue = true;
+		this.search.begin(prefs);
 		this.update({
 			phase: "waiting",
 			endReason: null,
@@ -294,7 +286,7 @@ export class FlamingoClient {
 
 	/** Stops looking. */
 	cancel(): void {
-		this.wantQueue = false;
+		this.search.stop();
 		this.clearRetry();
 		// A join answered with a challenge did not queue us: nothing to leave (no `not_queued` error).
 		const challenged = this.solving !== null;
@@ -310,7 +302,7 @@ export class FlamingoClient {
 	send(text: string): string | null {
 		const t = this.state.transcript;
 		const content = text.trim();
-		if (!t || (this.state.phase !== "chatting" && this.state.phase !== "joining") || content.length === 0) return null;
+		if (!t || !this.inChat || content.length === 0) return null;
 		if (codePoints(content) > MAX_CONTENT_CHARS) {
 			this.update({
 				error: { code: "message_too_long", message: `Messages are at most ${MAX_CONTENT_CHARS} characters.` },
@@ -319,45 +311,38 @@ export class FlamingoClient {
 		}
 		const key = randomKey();
 		this.setTranscript(addOutgoing(t, key, content));
-		// The partner's indicator stops with the message itself.
-		this.typingSent = false;
-		this.clearTypingTimer();
-		this.pump();
+		this.typing.messageSent();
+		this.outbox.pump();
 		return key;
 	}
 
 	/** Tells the partner whether we are typing: only changes are sent; it stops by itself after 3 s. */
 	setTyping(isTyping: boolean): void {
-		if (this.state.phase !== "chatting") return;
-		this.clearTypingTimer();
-		if (isTyping) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
-		if (this.typingSent === isTyping) return;
-		this.typingSent = isTyping;
-		this.sendChat({ type: "typing", payload: { is_typing: isTyping } });
+		this.typing.set(isTyping);
 	}
 
 	/** Ends the chat (or stops waiting). */
 	leave(): void {
-		if (this.state.phase === "chatting" || this.state.phase === "joining") {
-			this.wantQueue = false;
+		if (this.inChat) {
+			this.search.stop();
 			this.control({ type: "leave_chat", payload: {} });
 		} else this.cancel();
 	}
 
 	/** Reports the partner and ends the chat; the pair is never matched again. */
 	report(reason?: string): void {
-		if (this.state.phase !== "chatting" && this.state.phase !== "joining") return;
-		this.wantQueue = false;
+		if (!this.inChat) return;
+		this.search.stop();
 		this.control({ type: "report", payload: reason ? { reason } : {} });
 	}
 
 	/** Next stranger: leaves the current chat if any, then looks again with the same preferences. */
 	next(): void {
-		const prefs = this.prefs;
+		const prefs = this.search.preferences;
 		if (!prefs) return;
-		if (this.state.phase === "chatting" || this.state.phase === "joining") {
+		if (this.inChat) {
 			this.control({ type: "leave_chat", payload: {} });
-			this.wantQueue = true;
+			this.search.again();
 			return;
 		}
 		this.start(prefs);
@@ -365,21 +350,18 @@ export class FlamingoClient {
 
 	/** From the ended screen back to the start screen. */
 	back(): void {
-		this.wantQueue = false;
+		this.search.stop();
 		this.update({ phase: "idle", endReason: null, partner: null, transcript: null, error: null });
 	}
 
 	/** Closes every socket; the client can be started again. */
 	close(): void {
-		this.wantQueue = false;
+		this.search.stop();
 		this.clearRetry();
 		this.closeLobby();
 		this.closeChat();
-		if (this.pingTimer !== null) clearInterval(this.pingTimer);
-		this.pingTimer = null;
-		for (const t of this.pongTimers) clearTimeout(t);
-		this.pongTimers.clear();
-		this.clearTypingTimer();
+		this.heartbeat.stop();
+		this.typing.stopTimer();
 		// A receipt not sent yet goes after the next chat_joined, if the client is started again.
 		this.receipts.hold();
 		this.update({ connected: false });
@@ -387,19 +369,17 @@ export class FlamingoClient {
 
 	// ---- the lobby socket ----------------------------------------------------------
 
-	private lobbyReady = false;
-
 	private openLobby(): void {
 		if (this.lobby || this.chat) return;
 		this.lobbyReady = false;
-		const socket = this.reconnecting(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== CLOSE_REPLACED.code);
+		const socket = this.socket(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== CLOSE_REPLACED.code);
 		socket.addEventListener("open", () => {
-			const id = this.read(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
+			const id = readJson(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
 			const payload =
 				id && typeof id.user_id === "string" && typeof id.token === "string"
 					? { user_id: id.user_id, token: id.token }
 					: {};
-			socket.send(JSON.stringify({ type: "init", payload }));
+			socket.send(JSON.stringify({ type: "init", payload } satisfies LobbyFrame));
 		});
 		socket.addEventListener("message", (e) => this.receive(e.data, "lobby"));
 		socket.addEventListener("close", (e) => {
@@ -419,7 +399,7 @@ export class FlamingoClient {
 			if (e.code === CLOSE_REPLACED.code) {
 				this.lobby = null;
 				socket.close();
-				this.wantQueue = false;
+				this.search.stop();
 				this.update({
 					phase: "idle",
 					connected: false,
@@ -438,22 +418,13 @@ export class FlamingoClient {
 	}
 
 	private joinQueue(): void {
-		const prefs = this.prefs;
-		if (!prefs || !this.wantQueue) return;
-		this.sendLobby({
-			type: "join_queue",
-			payload: {
-				gender: prefs.gender,
-				preference: prefs.preference,
-				...(prefs.interests?.length ? { interests: prefs.interests } : {}),
-				...(prefs.ageBand ? { age_band: prefs.ageBand } : {}),
-			},
-		});
+		const payload = this.search.joinPayload();
+		if (payload) this.sendLobby({ type: "join_queue", payload });
 	}
 
 	/** The server wants proof of work before this join: solve, answer, join again. */
 	private async answerChallenge(nonce: string, difficulty: number): Promise<void> {
-		if (this.solving?.nonce === nonce || !this.wantQueue) return;
+		if (this.solving?.nonce === nonce || !this.search.wanted) return;
 		const attempt = { nonce };
 		this.solving = attempt;
 		this.update({ challenge: { difficulty, tries: 0 } });
@@ -464,7 +435,7 @@ export class FlamingoClient {
 		if (this.solving !== attempt) return;
 		this.solving = null;
 		this.update({ challenge: null });
-		if (!solution || !this.wantQueue) return;
+		if (!solution || !this.search.wanted) return;
 		this.sendLobby({ type: "solve", payload: { nonce, solution } });
 		this.joinQueue();
 	}
@@ -484,7 +455,7 @@ export class FlamingoClient {
 			return u.toString();
 		};
 		// 1000: the chat ended; 4401: the ticket no longer works; 4409: another tab.
-		const socket = this.reconnecting(
+		const socket = this.socket(
 			url,
 			(e) => !serverEnded(e) && e.code !== CLOSE_BAD_TICKET && e.code !== CLOSE_REPLACED.code,
 		);
@@ -526,47 +497,19 @@ export class FlamingoClient {
 		this.chatUrl = null;
 		this.ticketRetries = 0;
 		this.receipts.reset();
-		this.remove(this.session, CHAT_KEY);
+		removeKey(this.session, CHAT_KEY);
 		this.update({ phase: "ended", endReason: reason, partnerOnline: false, partnerTyping: false, connected: false });
 		// Back to the lobby at once (presence, the next stranger without delay),
 		// unless another tab took this identity over: reconnecting would take it back.
 		if (reason !== "replaced") this.openLobby();
 	}
 
-	/**
-	 * Writes unacked messages that are not in flight, oldest first, as far as
-	 * the pacing allows; the rest go when a token is due. Resends reuse the
-	 * client_msg_id, so the server delivers each message once.
-	 */
-	private pump(): void {
-		const t = this.state.transcript;
-		if (!t || this.state.phase !== "chatting" || !this.chatOpen) return;
-		for (const m of unacked(t)) {
-			if (this.inFlight.has(m.key)) continue;
-			const wait = this.sendBudget.take(Date.now());
-			if (wait > 0) {
-				this.pumpLater(wait);
-				return;
-			}
-			this.inFlight.add(m.key);
-			this.sendChat({ type: "send_message", payload: { content: m.content, client_msg_id: m.key, chat_id: t.chatId } });
-		}
-	}
-
-	private pumpLater(ms: number): void {
-		if (this.pumpTimer !== null) return;
-		this.pumpTimer = setTimeout(() => {
-			this.pumpTimer = null;
-			this.pump();
-		}, ms);
-	}
-
 	/** Leave or report: sent now, or as soon as the chat socket is back; a receipt still owed goes first. */
-	private control(event: { type: "leave_chat" | "report"; payload: object }): void {
+	private control(frame: ChatFrame): void {
 		if (this.chatOpen && this.state.phase === "chatting") {
 			this.receipts.flush();
-			this.sendChat(event);
-		} else this.pendingControl = event;
+			this.sendChat(frame);
+		} else this.pendingControl = frame;
 	}
 
 	/** `received {up_to}`, only on a joined chat socket (after `chat_joined`); false if it could not go (it is kept). */
@@ -576,142 +519,138 @@ export class FlamingoClient {
 		return true;
 	}
 
+	private get inChat(): boolean {
+		return this.state.phase === "chatting" || this.state.phase === "joining";
+	}
+
 	private get chatOpen(): boolean {
 		return this.chat?.readyState === ReconnectingWebSocket.OPEN;
 	}
 
-	private clearTypingTimer(): void {
-		if (this.typingTimer !== null) clearTimeout(this.typingTimer);
-		this.typingTimer = null;
-	}
+	// ---- frames in: one method per server event ------------------------------------------
 
-	// ---- frames in -------------------------------------------------------------------
+	private readonly events: { [T in ServerEventType]: (payload: ServerPayload<T>, from: Source) => void } = {
+		ready: (p) => this.onReady(p),
+		queue_joined: (p) => this.onQueueJoined(p),
+		// Answers that change nothing here; on() still passes them on.
+		queue_left: () => {},
+		reported: () => {},
+		pong: () => {},
+		match_found: (p) => this.onMatchFound(p),
+		chat_joined: (p) => this.onChatJoined(p),
+		partner_status: (p) => this.onPartnerStatus(p),
+		partner_typing: (p) => this.update({ partnerTyping: p.is_typing }),
+		message_received: (p) => this.onMessageReceived(p),
+		message_delivered: (p) => this.onMessageDelivered(p),
+		message_sent: (p) => this.onMessageSent(p),
+		chat_ended: (p) => this.onChatEnded(p),
+		error: (p, from) => this.onError(p, from),
+		challenge: (p) => void this.answerChallenge(p.nonce, p.difficulty),
+	};
 
-	private receive(data: unknown, from: "lobby" | "chat"): void {
+	private receive(data: unknown, from: Source): void {
 		const parsed = parseServer(data);
 		if (!parsed.ok) {
 			console.warn("flamingo: ignoring an invalid server frame", parsed.message);
 			return;
 		}
 		const event = parsed.event;
-		this.handle(event, from);
+		(this.events[event.type] as (payload: typeof event.payload, from: Source) => void)(event.payload, from);
 		for (const h of this.handlers.get(event.type) ?? []) h(event.payload as never);
 	}
 
-	private handle(event: ServerEvent, from: "lobby" | "chat"): void {
-		switch (event.type) {
-			case "ready": {
-				const p = event.payload;
-				this.write(this.storage, IDENTITY_KEY, { user_id: p.user_id, token: p.token });
-				this.lobbyReady = true;
-				this.update({ userId: p.user_id, presence: p.presence });
-				if (p.chat) {
-					this.rejoin(p.chat.chat_id, p.chat.chat_url);
-					return;
-				}
-				// We thought we were in a chat, and the server says it is over.
-				if (this.state.phase === "chatting" || this.state.phase === "joining") {
-					this.endChat("ended_while_away");
-					return;
-				}
-				this.remove(this.session, CHAT_KEY);
-				// A transcript restored after a reload belongs to a chat that is over.
-				this.update({ connected: true, ...(this.state.phase === "idle" ? { transcript: null } : {}) });
-				if (this.wantQueue) {
-					if (this.state.phase !== "waiting") this.start(this.prefs as Preferences);
-					else this.joinQueue();
-				}
-				return;
-			}
-			case "queue_joined":
-				this.update({ phase: "waiting", waiting: event.payload.waiting, queuedAt: Date.now(), connected: true });
-				return;
-			case "queue_left":
-				return;
-			case "match_found": {
-				const p = event.payload;
-				this.ticketRetries = 0;
-				const transcript = emptyTranscript(p.chat_id);
-				this.receipts.reset();
-				this.write(this.session, CHAT_KEY, transcript);
-				this.update({
-					phase: "joining",
-					connected: false,
-					partner: { gender: p.partner.gender, sharedInterests: p.shared_interests },
-					partnerOnline: false,
-					partnerTyping: false,
-					transcript,
-					waiting: null,
-					queuedAt: null,
-				});
-				this.wantQueue = false;
-				this.openChat(p.chat_url);
-				return;
-			}
-			case "chat_joined": {
-				this.ticketRetries = 0;
-				this.update({ phase: "chatting", connected: true, partnerOnline: event.payload.partner_online });
-				// A new socket: whatever was in flight on the old one may be lost.
-				this.inFlight.clear();
-				// A receipt the old socket (or the page before a reload) could not send.
-				this.receipts.flush();
-				const control = this.pendingControl;
-				this.pendingControl = null;
-				if (control) this.sendChat(control);
-				else this.pump();
-				return;
-			}
-			case "partner_status":
-				this.update({
-					partnerOnline: event.payload.online,
-					...(event.payload.online ? {} : { partnerTyping: false }),
-				});
-				return;
-			case "partner_typing":
-				this.update({ partnerTyping: event.payload.is_typing });
-				return;
-			case "message_received": {
-				const t = this.state.transcript;
-				if (!t || t.chatId !== event.payload.chat_id) return;
-				const p = event.payload;
-				const next = received(t, p.message_id, p.content, p.sent_at, p.client_msg_id);
-				const shown = next.messages.length > t.messages.length;
-				this.setTranscript(next);
-				if (shown) this.update({ partnerTyping: false });
-				// Answered even when not shown (a replay, a copy): the partner's side learns it arrived.
-				this.receipts.got(p.message_id);
-				return;
-			}
-			case "message_delivered": {
-				const t = this.state.transcript;
-				if (!t || t.chatId !== event.payload.chat_id) return;
-				this.setTranscript(delivered(t, event.payload.up_to));
-				return;
-			}
-			case "message_sent": {
-				const t = this.state.transcript;
-				const key = event.payload.client_msg_id;
-				if (!t || key === undefined) return;
-				this.inFlight.delete(key);
-				this.setTranscript(acked(t, key, event.payload.message_id, event.payload.sent_at));
-				return;
-			}
-			case "chat_ended":
-				this.wantQueue = this.wantQueue && event.payload.reason === "you_left";
-				this.endChat(event.payload.reason);
-				return;
-			case "error":
-				this.handleError(event.payload, from);
-				return;
-			case "challenge":
-				void this.answerChallenge(event.payload.nonce, event.payload.difficulty);
-				return;
-			case "pong":
-				return;
+	private onReady(p: ServerPayload<"ready">): void {
+		writeJson(this.storage, IDENTITY_KEY, { user_id: p.user_id, token: p.token });
+		this.lobbyReady = true;
+		this.update({ userId: p.user_id, presence: p.presence });
+		if (p.chat) {
+			this.rejoin(p.chat.chat_id, p.chat.chat_url);
+			return;
 		}
+		// We thought we were in a chat, and the server says it is over.
+		if (this.inChat) {
+			this.endChat("ended_while_away");
+			return;
+		}
+		removeKey(this.session, CHAT_KEY);
+		// A transcript restored after a reload belongs to a chat that is over.
+		this.update({ connected: true, ...(this.state.phase === "idle" ? { transcript: null } : {}) });
+		if (!this.search.wanted) return;
+		const prefs = this.search.preferences;
+		if (this.state.phase !== "waiting" && prefs) this.start(prefs);
+		else this.joinQueue();
 	}
 
-	private handleError(e: ServerPayload<"error">, from: "lobby" | "chat"): void {
+	private onQueueJoined(p: ServerPayload<"queue_joined">): void {
+		this.update({ phase: "waiting", waiting: p.waiting, queuedAt: Date.now(), connected: true });
+	}
+
+	private onMatchFound(p: ServerPayload<"match_found">): void {
+		this.ticketRetries = 0;
+		const transcript = emptyTranscript(p.chat_id);
+		this.receipts.reset();
+		writeJson(this.session, CHAT_KEY, transcript);
+		this.update({
+			phase: "joining",
+			connected: false,
+			partner: { gender: p.partner.gender, sharedInterests: p.shared_interests },
+			partnerOnline: false,
+			partnerTyping: false,
+			transcript,
+			waiting: null,
+			queuedAt: null,
+		});
+		this.search.stop();
+		this.openChat(p.chat_url);
+	}
+
+	private onChatJoined(p: ServerPayload<"chat_joined">): void {
+		this.ticketRetries = 0;
+		this.update({ phase: "chatting", connected: true, partnerOnline: p.partner_online });
+		this.outbox.newSocket();
+		// A receipt the old socket (or the page before a reload) could not send.
+		this.receipts.flush();
+		const control = this.pendingControl;
+		this.pendingControl = null;
+		if (control) this.sendChat(control);
+		else this.outbox.pump();
+	}
+
+	private onPartnerStatus(p: ServerPayload<"partner_status">): void {
+		this.update({ partnerOnline: p.online, ...(p.online ? {} : { partnerTyping: false }) });
+	}
+
+	private onMessageReceived(p: ServerPayload<"message_received">): void {
+		const t = this.state.transcript;
+		if (!t || t.chatId !== p.chat_id) return;
+		const next = received(t, p.message_id, p.content, p.sent_at, p.client_msg_id);
+		const shown = next.messages.length > t.messages.length;
+		this.setTranscript(next);
+		if (shown) this.update({ partnerTyping: false });
+		// Answered even when not shown (a replay, a copy): the partner's side learns it arrived.
+		this.receipts.got(p.message_id);
+	}
+
+	private onMessageDelivered(p: ServerPayload<"message_delivered">): void {
+		const t = this.state.transcript;
+		if (!t || t.chatId !== p.chat_id) return;
+		this.setTranscript(delivered(t, p.up_to));
+	}
+
+	private onMessageSent(p: ServerPayload<"message_sent">): void {
+		const t = this.state.transcript;
+		const key = p.client_msg_id;
+		if (!t || key === undefined) return;
+		this.outbox.acked(key);
+		this.setTranscript(acked(t, key, p.message_id, p.sent_at));
+	}
+
+	private onChatEnded(p: ServerPayload<"chat_ended">): void {
+		this.search.chatEnded(p.reason === "you_left");
+		this.endChat(p.reason);
+	}
+
+	private onError(e: ServerPayload<"error">, from: Source): void {
 		// A refused receipt is nothing the person can act on (say, an id from before a
 		// server restart): the next receipt or after=N settles it.
 		if (e.request_type === "received") {
@@ -720,47 +659,28 @@ export class FlamingoClient {
 		}
 		this.update({ error: { code: e.code, message: e.message } });
 		// A refused solution: joining again brings the challenge back.
-		if (e.code === "invalid_solution" && this.wantQueue) {
-			this.joinQueue();
-			return;
-		}
-		if (e.code === "link_blocked" && from === "chat") {
-			this.refuseOldestInFlight();
-			return;
-		}
-		if (e.code !== "rate_limited") return;
-		if (from === "chat" && e.request_type === "send_message") {
-			// One of the in-flight messages was refused; which one the error does
-			// not say, so all of them go again (idempotent) once the server is ready.
-			this.inFlight.clear();
-			// Start again from an empty budget, as the server's is: the first
-			// token comes after 1/4 s, no sooner than the server's retry_after_ms (1/5 s).
-			this.sendBudget = new TokenBucket(SEND_PACE, Date.now(), 0);
-			this.pump();
-			return;
-		}
-		if (e.request_type !== "join_queue") return;
-		this.clearRetry();
-		this.retryTimer = setTimeout(
-			() => {
-				this.retryTimer = null;
-				this.joinQueue();
-			},
-			(e.retry_after_ms ?? 1000) + 50,
-		);
+		if (e.code === "invalid_solution" && this.search.wanted) this.joinQueue();
+		else if (e.code === "link_blocked" && from === "chat") this.linkBlocked();
+		else if (e.code === "rate_limited" && from === "chat" && e.request_type === "send_message")
+			this.outbox.rateLimited();
+		else if (e.code === "rate_limited" && e.request_type === "join_queue")
+			this.retryJoinAfter(e.retry_after_ms ?? 1000);
 	}
 
-	/**
-	 * The first-contact link gate refused a message. The error does not say
-	 * which, but the server answers a socket's frames in order, so it is the
-	 * oldest one still in flight: marked refused, it is never resent.
-	 */
-	private refuseOldestInFlight(): void {
+	/** A join refused as too fast goes again once the server allows it. */
+	private retryJoinAfter(ms: number): void {
+		this.clearRetry();
+		this.retryTimer = setTimeout(() => {
+			this.retryTimer = null;
+			this.joinQueue();
+		}, ms + 50);
+	}
+
+	/** The link gate refused the oldest message in flight: marked refused, it is never resent. */
+	private linkBlocked(): void {
 		const t = this.state.transcript;
-		const oldest = t ? unacked(t).find((m) => this.inFlight.has(m.key)) : undefined;
-		if (!t || !oldest) return;
-		this.inFlight.delete(oldest.key);
-		this.setTranscript(refused(t, oldest.key));
+		const key = t ? this.outbox.takeOldestInFlight(t) : undefined;
+		if (t && key !== undefined) this.setTranscript(refused(t, key));
 	}
 
 	/** `ready.chat`: a live chat to rejoin (after a reload, a refused ticket or a dropped lobby). */
@@ -770,73 +690,30 @@ export class FlamingoClient {
 		const transcript = same ? saved : emptyTranscript(chatId);
 		if (same) this.receipts.restore(transcript.lastReceived);
 		else this.receipts.reset();
-		this.write(this.session, CHAT_KEY, transcript);
+		writeJson(this.session, CHAT_KEY, transcript);
 		this.update({ phase: "joining", connected: false, transcript, endReason: null });
 		this.openChat(chatUrl);
 	}
 
 	// ---- plumbing ----------------------------------------------------------------------
 
-	private reconnecting(
-		url: string | (() => string),
-		shouldReconnect: (e: { code: number }) => boolean,
-	): ReconnectingWebSocket {
-		const min = this.options.minReconnectDelayMs ?? 500;
-		let attempts = 0;
-		// partysocket's backoff grows without jitter; a random extra delay per
-		// reconnect keeps a server restart from being hit by everyone at once.
-		const provider = async () => {
-			if (attempts++ > 0) await new Promise((r) => setTimeout(r, Math.random() * min));
-			return typeof url === "function" ? url() : url;
-		};
-		const socket = new ReconnectingWebSocket(provider, [], {
+	private socket(url: string | (() => string), shouldReconnect: (e: { code: number }) => boolean) {
+		const socket = reconnecting(url, shouldReconnect, {
 			WebSocket: this.options.WebSocket ?? globalThis.WebSocket,
-			minReconnectionDelay: min,
-			maxReconnectionDelay: this.options.maxReconnectDelayMs ?? 10_000,
-			reconnectionDelayGrowFactor: 1.5,
-			connectionTimeout: 8_000,
-			maxEnqueuedMessages: 0,
-			shouldReconnectOnClose: shouldReconnect,
+			minDelayMs: this.options.minReconnectDelayMs ?? 500,
+			maxDelayMs: this.options.maxReconnectDelayMs ?? 10_000,
 		});
-		// Any frame, and a new connection, answer the outstanding ping.
-		const heard = () => this.pingSentAt.delete(socket);
-		socket.addEventListener("open", heard);
-		socket.addEventListener("message", heard);
+		this.heartbeat.watch(socket);
 		return socket;
 	}
 
-	private sendLobby(event: { type: string; payload: object }): void {
+	private sendLobby(frame: LobbyFrame): void {
 		if (this.lobby?.readyState === ReconnectingWebSocket.OPEN && this.lobbyReady)
-			this.lobby.send(JSON.stringify(event));
+			this.lobby.send(JSON.stringify(frame));
 	}
 
-	private sendChat(event: { type: string; payload: object }): void {
-		if (this.chat?.readyState === ReconnectingWebSocket.OPEN) this.chat.send(JSON.stringify(event));
-	}
-
-	private startPings(): void {
-		if (this.pingTimer !== null) return;
-		this.pingTimer = setInterval(() => {
-			for (const socket of [this.lobby, this.chat]) {
-				if (socket?.readyState === ReconnectingWebSocket.OPEN && !this.pingSentAt.has(socket)) this.ping(socket);
-			}
-		}, this.options.pingIntervalMs ?? 25_000);
-	}
-
-	/** Sends the keep-alive ping, and reconnects the socket if nothing comes back in time. */
-	private ping(socket: ReconnectingWebSocket): void {
-		const sentAt = Date.now();
-		this.pingSentAt.set(socket, sentAt);
-		socket.send(PING_FRAME);
-		const timer = setTimeout(() => {
-			this.pongTimers.delete(timer);
-			const current = socket === this.lobby || socket === this.chat;
-			if (!current || this.pingSentAt.get(socket) !== sentAt) return;
-			this.pingSentAt.delete(socket);
-			// partysocket closes it on our side (the close handlers see 4000) and connects again.
-			socket.reconnect(CLOSE_NO_PONG.code, CLOSE_NO_PONG.reason);
-		}, this.options.pongTimeoutMs ?? 10_000);
-		this.pongTimers.add(timer);
+	private sendChat(frame: ChatFrame): void {
+		if (this.chat?.readyState === ReconnectingWebSocket.OPEN) this.chat.send(JSON.stringify(frame));
 	}
 
 	private clearRetry(): void {
@@ -846,32 +723,7 @@ export class FlamingoClient {
 
 	private setTranscript(t: Transcript): void {
 		if (t === this.state.transcript) return; // nothing changed (a repeated ack or receipt)
-		this.write(this.session, CHAT_KEY, t);
+		writeJson(this.session, CHAT_KEY, t);
 		this.update({ transcript: t });
-	}
-
-	private read(store: KeyValueStorage | null, key: string): unknown {
-		try {
-			const text = store?.getItem(key);
-			return text ? JSON.parse(text) : null;
-		} catch {
-			return null;
-		}
-	}
-
-	private write(store: KeyValueStorage | null, key: string, value: unknown): void {
-		try {
-			store?.setItem(key, JSON.stringify(value));
-		} catch {
-			// Storage full or blocked: the client still works, it just cannot resume.
-		}
-	}
-
-	private remove(store: KeyValueStorage | null, key: string): void {
-		try {
-			store?.removeItem(key);
-		} catch {
-			// as above
-		}
 	}
 }

@@ -209,6 +209,20 @@ describe("FlamingoClient", () => {
 		await until(b.client, "b waiting", (s) => s.phase === "waiting" && s.waiting !== null);
 	});
 
+	it("next after a reload mid-chat looks again with the preferences given before it", async () => {
+		const { a, b } = await pair(["reloaded prefs"]);
+		a.client.close();
+		const reloaded = tab(a);
+		reloaded.client.connect();
+		await until(reloaded.client, "rejoined", chatting);
+		reloaded.client.next();
+		await until(b.client, "b ended", (s) => s.phase === "ended");
+		const s = await until(reloaded.client, "waiting again", (x) => x.phase === "waiting" && x.waiting !== null);
+		expect(s.withInterests).toBe(true);
+		const join = reloaded.sent.find((f) => f.type === "join_queue");
+		expect(join?.payload).toEqual({ gender: "female", preference: "any", interests: ["reloaded prefs"] });
+	});
+
 	it("report ends the chat on both sides", async () => {
 		const { a, b } = await pair();
 		a.client.report("spam");

@@ -5,6 +5,7 @@
 // rather than "reconnecting").
 import { GENDERS } from "../../protocol/schemas";
 import type { Snapshot } from "../flamingo-client";
+import { readJson, removeKey, webStorage, writeJson } from "../web-storage";
 import { isOneOf } from "./prefs";
 
 const KEY = "flamingo.ui.chat";
@@ -16,28 +17,22 @@ export interface ChatInfo {
 	joined: boolean;
 }
 
+const session = webStorage("sessionStorage");
+
 function read(): ChatInfo | null {
-	try {
-		const v = JSON.parse(sessionStorage.getItem(KEY) ?? "null") as Partial<ChatInfo> | null;
-		if (!v || typeof v.chatId !== "string") return null;
-		const p = v.partner;
-		const partner =
-			p && isOneOf(GENDERS, p.gender) && Array.isArray(p.sharedInterests)
-				? { gender: p.gender, sharedInterests: p.sharedInterests.filter((i) => typeof i === "string") }
-				: null;
-		return { chatId: v.chatId, partner, withInterests: v.withInterests === true, joined: v.joined === true };
-	} catch {
-		return null;
-	}
+	const v = readJson(session, KEY) as Partial<ChatInfo> | null;
+	if (typeof v !== "object" || v === null || typeof v.chatId !== "string") return null;
+	const p = v.partner;
+	const partner =
+		p && isOneOf(GENDERS, p.gender) && Array.isArray(p.sharedInterests)
+			? { gender: p.gender, sharedInterests: p.sharedInterests.filter((i) => typeof i === "string") }
+			: null;
+	return { chatId: v.chatId, partner, withInterests: v.withInterests === true, joined: v.joined === true };
 }
 
 function write(info: ChatInfo | null): void {
-	try {
-		if (info) sessionStorage.setItem(KEY, JSON.stringify(info));
-		else sessionStorage.removeItem(KEY);
-	} catch {
-		// blocked storage: a reload just shows less
-	}
+	if (info) writeJson(session, KEY, info);
+	else removeKey(session, KEY);
 }
 
 export class ChatMemo {

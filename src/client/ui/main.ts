@@ -8,7 +8,7 @@ import { createAnnouncer } from "./announce";
 import { workerSolver } from "./challenge";
 import { ChatMemo } from "./chat-memo";
 import { createChips } from "./chips";
-import { createComposer } from "./composer";
+import { bindComposer } from "./composer";
 import { byId } from "./dom";
 import { bindKeys } from "./keys";
 import { MessageList } from "./messages";
@@ -57,11 +57,6 @@ const chips = createChips({
 gender.addEventListener("change", remember);
 preference.addEventListener("change", remember);
 
-// FlamingoClient keeps the preferences of start() in memory only, so after a
-// reload mid-chat its next() has none and does nothing; the page then starts
-// the search itself, with the preferences it remembers.
-let clientHasPrefs = false;
-
 /**
  * Another tab of ours took over (the chat socket or the lobby was closed 4409,
  * and FlamingoClient does not reconnect after that): this tab offers Use here
@@ -82,7 +77,6 @@ function startSearch(): void {
 	}
 	const prefs = currentPrefs();
 	savePrefs(prefs);
-	clientHasPrefs = true;
 	const p: Preferences = { gender: prefs.gender, preference: prefs.preference, ageBand };
 	if (prefs.interests.length > 0) p.interests = prefs.interests;
 	client.start(p);
@@ -101,27 +95,33 @@ byId("cancel").addEventListener("click", () => {
 
 // ---- chat and ended screens ------------------------------------------------------
 
-/** Set by Next in a chat: the page shows "looking" while the client leaves, reconnects and queues again. */
+/** Set by Next in a chat: the page shows "looking" while the client leaves and queues again. */
 let nexting = false;
 
+/**
+ * Next looks again with the preferences on the start screen, not with the
+ * client's next(): this tab may have taken the chat over from another one
+ * (ready.chat), and then the client never heard its preferences.
+ */
 function nextStranger(): void {
 	parked = false;
 	const phase = client.snapshot.phase;
 	if (phase === "chatting" || phase === "joining") {
 		nexting = true;
-		if (clientHasPrefs) client.next();
-		else client.leave(); // render() starts the search once the chat has ended
-	} else if (phase === "ended" || phase === "idle") {
-		if (clientHasPrefs) client.next();
-		else startSearch();
-	}
+		client.leave();
+	} else if (phase === "ended" || phase === "idle") startSearch();
 }
+
+// The chat left by Next has ended (render shows "looking" meanwhile): search again.
+client.on("chat_ended", ({ reason }) => {
+	if (nexting && reason === "you_left") startSearch();
+});
 
 const messages = new MessageList(byId<HTMLOListElement>("messages"), (m) => {
 	announce(`Stranger: ${m.content}`);
 	if (document.hidden) document.title = `New message · ${TITLE}`;
 });
-const composer = createComposer(byId<HTMLFormElement>("composer"), byId<HTMLTextAreaElement>("message-input"), client);
+bindComposer(byId<HTMLFormElement>("composer"), byId<HTMLTextAreaElement>("message-input"), client);
 const next = createNextButton(byId<HTMLButtonElement>("next"), announce, nextStranger);
 const report = createReportPanel({
 	toggle: byId<HTMLButtonElement>("report"),
@@ -182,11 +182,9 @@ const FOCUS_ON_ENTER: Record<ScreenName, () => HTMLElement> = {
 };
 
 /**
- * After this long without a connection the status suggests a reload, which
- * always resumes (a live chat comes back through ready.chat). FlamingoClient
- * can stop retrying for good after one failed reconnect attempt: partysocket
- * reports the failure as a close with code 1000, which its no-reconnect rule
- * takes for a normal end.
+ * After this long without a connection the status suggests a reload as well:
+ * FlamingoClient keeps retrying (its backoff grows to 10 s), but a reload
+ * resumes at once (a live chat comes back through ready.chat).
  */
 const STILL_LOST_MS = 20_000;
 
@@ -201,14 +199,9 @@ let challenged = false;
 
 function render(s: Snapshot): void {
 	if (s.connected) everConnected = true;
-	if (nexting) {
-		if (s.phase === "ended" && s.endReason === "you_left") {
-			if (!clientHasPrefs) {
-				clientHasPrefs = true; // once: render() runs again before the microtask
-				queueMicrotask(startSearch); // after a reload: see clientHasPrefs
-			}
-		} else if (s.phase !== "chatting" && s.phase !== "joining") nexting = false;
-	}
+	const leaving =
+		s.phase === "chatting" || s.phase === "joining" || (s.phase === "ended" && s.endReason === "you_left");
+	if (!leaving) nexting = false;
 
 	const replaced = (s.phase === "ended" && s.endReason === "replaced") || s.error?.code === "replaced";
 	if (replaced && !wasReplaced) parked = true;
@@ -219,7 +212,6 @@ function render(s: Snapshot): void {
 	if (screens.show(screen)) {
 		next.disarm();
 		report.close(false);
-		composer.reset();
 		if (s.error === lastError) status.dropError(); // an error from before belongs to the screen left behind
 		if (!first || screen === "chat") FOCUS_ON_ENTER[screen]().focus();
 		if (screen === "ended" && s.endReason) announce(END_REASONS[s.endReason]);

@@ -9,9 +9,11 @@ import {
 	PREFERENCES,
 	type Preference,
 } from "../../protocol/schemas";
+import { readJson, readText, webStorage, writeJson, writeText } from "../web-storage";
 
 const KEY = "flamingo.prefs";
 const AGE_KEY = "flamingo.age";
+const local = webStorage("localStorage");
 
 export interface SavedPrefs {
 	gender: Gender;
@@ -24,12 +26,7 @@ export const isOneOf = <T extends string>(list: readonly T[], value: unknown): v
 
 /** Whatever valid part of the saved preferences there is. */
 export function loadPrefs(): Partial<SavedPrefs> {
-	let raw: unknown = null;
-	try {
-		raw = JSON.parse(localStorage.getItem(KEY) ?? "null");
-	} catch {
-		return {}; // blocked storage or a broken value
-	}
+	const raw = readJson(local, KEY);
 	if (typeof raw !== "object" || raw === null) return {};
 	const r = raw as Record<string, unknown>;
 	const out: Partial<SavedPrefs> = {};
@@ -44,27 +41,15 @@ export function loadPrefs(): Partial<SavedPrefs> {
 }
 
 export function savePrefs(prefs: SavedPrefs): void {
-	try {
-		localStorage.setItem(KEY, JSON.stringify(prefs));
-	} catch {
-		// Storage full or blocked: nothing is remembered, nothing breaks.
-	}
+	writeJson(local, KEY, prefs);
 }
 
-/** The age group the person gave, or null if they have not been asked yet. */
+/** The age group the person gave, or null if they have not been asked yet (or storage is blocked). */
 export function loadAgeBand(): AgeBand | null {
-	try {
-		const value = localStorage.getItem(AGE_KEY);
-		return isOneOf(AGE_BANDS, value) ? value : null;
-	} catch {
-		return null; // blocked storage: asked again on the next visit
-	}
+	const value = readText(local, AGE_KEY);
+	return isOneOf(AGE_BANDS, value) ? value : null;
 }
 
 export function saveAgeBand(band: AgeBand): void {
-	try {
-		localStorage.setItem(AGE_KEY, band);
-	} catch {
-		// as above
-	}
+	writeText(local, AGE_KEY, band);
 }

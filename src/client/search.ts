@@ -1,0 +1,79 @@
+// The search the person asked for: their preferences, and whether the client
+// should be in the queue (it joins as soon as the lobby is ready). The
+// preferences are kept in sessionStorage with the transcript, so that after a
+// reload "next stranger" looks again with the same ones.
+import * as v from "valibot";
+import { AGE_BANDS, type AgeBand, GENDERS, type Gender, PREFERENCES, type Preference } from "../protocol/schemas";
+import type { LobbyPayload } from "./outgoing";
+import { type KeyValueStorage, readJson, writeJson } from "./web-storage";
+
+export interface Preferences {
+	gender: Gender;
+	preference: Preference;
+	interests?: string[];
+	/** Adults and teens are never matched; omitted means adult. */
+	ageBand?: AgeBand;
+}
+
+const SEARCH_KEY = "flamingo.search";
+
+/** What a reload may read back: anything else is ignored. */
+const storedPreferences = v.object({
+	gender: v.picklist(GENDERS),
+	preference: v.picklist(PREFERENCES),
+	interests: v.optional(v.array(v.string())),
+	ageBand: v.optional(v.picklist(AGE_BANDS)),
+});
+
+export class Search {
+	private prefs: Preferences | null;
+	private queueWanted = false;
+
+	constructor(private readonly session: KeyValueStorage | null) {
+		const saved = readJson(session, SEARCH_KEY);
+		this.prefs = v.is(storedPreferences, saved) ? saved : null;
+	}
+
+	/** The queue should take us once the lobby is ready. */
+	get wanted(): boolean {
+		return this.queueWanted;
+	}
+
+	get preferences(): Preferences | null {
+		return this.prefs;
+	}
+
+	/** A new search with these preferences. */
+	begin(prefs: Preferences): void {
+		this.prefs = prefs;
+		this.queueWanted = true;
+		writeJson(this.session, SEARCH_KEY, prefs);
+	}
+
+	/** Look again with the same preferences once the current chat has ended (next stranger). */
+	again(): void {
+		this.queueWanted = true;
+	}
+
+	/** The person stopped looking, or a match was found, or another tab took over. */
+	stop(): void {
+		this.queueWanted = false;
+	}
+
+	/** Only a chat we left (next stranger) is followed by another search. */
+	chatEnded(youLeft: boolean): void {
+		this.queueWanted &&= youLeft;
+	}
+
+	/** The `join_queue` payload of this search, or null when there is none to join. */
+	joinPayload(): LobbyPayload<"join_queue"> | null {
+		const p = this.prefs;
+		if (!p || !this.queueWanted) return null;
+		return {
+			gender: p.gender,
+			preference: p.preference,
+			...(p.interests?.length ? { interests: p.interests } : {}),
+			...(p.ageBand ? { age_band: p.ageBand } : {}),
+		};
+	}
+}
