@@ -19,7 +19,7 @@ import {
 import { addressKey } from "../../domain/limits/address";
 import { LimitsBySocket } from "../../domain/limits/socket-limits";
 import { type PoolKey, Pools, poolOf } from "../../domain/matchmaker/pools";
-import type { Match, Seeker } from "../../domain/matchmaker/queue";
+import { inInterestWindow, type Match, type Seeker } from "../../domain/matchmaker/queue";
 import { AbuseTracker } from "../../domain/safety/abuse";
 import { checkSolution } from "../../domain/safety/pow";
 import type { Env } from "../../env";
@@ -441,7 +441,8 @@ export class Matchmaker extends DurableObject<Env> {
 		const { userId: _, ...queued } = seeker;
 		att.queued = { ...queued, interests: [...seeker.interests], pool };
 		ws.serializeAttachment(att);
-		if (this.queue.inWindow(seeker, now)) this.alarms.fireBy(seeker.joinedAt + this.timings.interestWindowMs);
+		if (inInterestWindow(seeker, now, this.timings.interestWindowMs))
+			this.alarms.fireBy(seeker.joinedAt + this.timings.interestWindowMs);
 	}
 
 	private leave(ws: WebSocket, att: LobbyAttachment, user: string): void {

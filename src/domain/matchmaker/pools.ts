@@ -3,7 +3,7 @@
 // meet only each other until the reports age out). Each pool is a MatchQueue
 // of its own, so the rules and the O(1) matching hold inside every pool.
 import type { AgeBand } from "../../protocol/schemas";
-import { type BlockedPair, inInterestWindow, type Match, MatchQueue, type Seeker } from "./queue";
+import { type BlockedPair, type Match, MatchQueue, type Seeker } from "./queue";
 
 export type PoolKey = `${AgeBand}|${"flagged" | "clear"}`;
 
@@ -32,11 +32,6 @@ export class Pools {
 
 	has(userId: string): boolean {
 		return this.poolOfUser.has(userId);
-	}
-
-	/** Whether `s` is still inside its interest window (rule 3). */
-	inWindow(s: Seeker, now: number): boolean {
-		return inInterestWindow(s, now, this.windowMs);
 	}
 
 	add(s: Seeker, pool: PoolKey, now: number): void {

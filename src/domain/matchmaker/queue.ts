@@ -91,10 +91,6 @@ export class MatchQueue {
 		return this.all.has(userId);
 	}
 
-	inWindow(s: Seeker, now: number): boolean {
-		return inInterestWindow(s, now, this.windowMs);
-	}
-
 	/** When the oldest open interest window ends, if any. */
 	nextWindowEnd(): number | undefined {
 		for (const s of this.windowed.values()) return s.joinedAt + this.windowMs;
@@ -110,7 +106,7 @@ export class MatchQueue {
 		this.all.set(s.userId, s);
 		const bucket = this.bucket(s);
 		if (s.interests.length === 0) bucket.plain.set(s.userId, s);
-		else if (this.inWindow(s, now)) this.windowed.set(s.userId, s);
+		else if (inInterestWindow(s, now, this.windowMs)) this.windowed.set(s.userId, s);
 		else bucket.expired.set(s.userId, s);
 		for (const interest of s.interests) {
 			let perBucket = this.byInterest.get(interest);
@@ -149,7 +145,7 @@ export class MatchQueue {
 	endWindows(now: number): Seeker[] {
 		const ended: Seeker[] = [];
 		for (const s of this.windowed.values()) {
-			if (this.inWindow(s, now)) break;
+			if (inInterestWindow(s, now, this.windowMs)) break;
 			ended.push(s);
 		}
 		for (const s of ended) {
@@ -179,7 +175,7 @@ export class MatchQueue {
 			}
 		}
 		if (best) return { partner: best, shared: sharedInterests(s.interests, best.interests) };
-		if (this.inWindow(s, now)) return null;
+		if (inInterestWindow(s, now, this.windowMs)) return null;
 
 		// Otherwise the longest-waiting open user of a compatible bucket.
 		for (const key of compatible) {
