@@ -10,6 +10,7 @@ import {
 } from "../../src/client/flamingo-client";
 import { RECEIPT_TIMEOUT_MS, RECEIPT_WITHIN_MS } from "../../src/protocol/schemas";
 import { STATS_LAG_MS, statsOf, useDevServer } from "./helpers";
+import { untilSnapshot } from "./snapshots";
 
 const server = useDevServer({ vars: { PER_IP_LIMITS: "off" } });
 
@@ -72,21 +73,8 @@ afterEach(() => {
 });
 
 /** Waits for a snapshot satisfying `ok`, or fails after `timeoutMs` with the last one seen. */
-function until(client: FlamingoClient, what: string, ok: (s: Snapshot) => boolean, timeoutMs = 8_000) {
-	return new Promise<Snapshot>((resolve, reject) => {
-		if (ok(client.snapshot)) return resolve(client.snapshot);
-		const timer = setTimeout(() => {
-			stop();
-			reject(new Error(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(client.snapshot)}`));
-		}, timeoutMs);
-		const stop = client.subscribe((s) => {
-			if (!ok(s)) return;
-			clearTimeout(timer);
-			stop();
-			resolve(s);
-		});
-	});
-}
+const until = (client: FlamingoClient, what: string, ok: (s: Snapshot) => boolean, timeoutMs = 8_000) =>
+	untilSnapshot(client, what, ok, timeoutMs);
 
 /** Polls a condition on data the test records itself (frames written), with a timeout. */
 async function waitFor<T>(what: string, take: () => T | undefined, timeoutMs = 5_000): Promise<T> {

@@ -6,6 +6,7 @@ import { type FlamingoClientClass, MemoryStorage } from "../../soak/client";
 import { loadFlamingoClient } from "../../soak/load-client";
 import { FaultProxy } from "../../soak/proxy";
 import type { FlamingoClient, Preferences, Snapshot } from "../../src/client/flamingo-client";
+import { show, untilSnapshot } from "../e2e/snapshots";
 
 let bundled: Promise<FlamingoClientClass> | null = null;
 
@@ -79,41 +80,9 @@ export async function closeTabs(): Promise<void> {
 }
 
 /** Waits for a snapshot satisfying `ok`, or fails after `timeoutMs` with the last one seen. */
-export function until(
-	client: FlamingoClient,
-	what: string,
-	ok: (s: Snapshot) => boolean,
-	timeoutMs = 10_000,
-): Promise<Snapshot> {
-	return new Promise<Snapshot>((resolve, reject) => {
-		if (ok(client.snapshot)) {
-			resolve(client.snapshot);
-			return;
-		}
-		const timer = setTimeout(() => {
-			stop();
-			reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last snapshot: ${show(client)}`));
-		}, timeoutMs);
-		const stop = client.subscribe((s) => {
-			if (!ok(s)) return;
-			clearTimeout(timer);
-			stop();
-			resolve(s);
-		});
-	});
-}
-
-export function show(client: FlamingoClient): string {
-	const { transcript, ...rest } = client.snapshot;
-	return JSON.stringify({
-		...rest,
-		transcript: transcript && {
-			chatId: transcript.chatId,
-			lastReceived: transcript.lastReceived,
-			messages: transcript.messages.map((m) => `${m.mine ? ">" : "<"}${m.messageId ?? "?"}:${m.content}:${m.state}`),
-		},
-	});
-}
+export const until = (client: FlamingoClient, what: string, ok: (s: Snapshot) => boolean, timeoutMs = 10_000) =>
+	untilSnapshot(client, what, ok, timeoutMs);
+export { show };
 
 export const chatting = (s: Snapshot) => s.phase === "chatting" && s.connected && s.partnerOnline;
 export const waiting = (s: Snapshot) => s.phase === "waiting" && s.connected && s.waiting !== null;
