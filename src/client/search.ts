@@ -3,27 +3,21 @@
 // preferences are kept in sessionStorage with the transcript, so that after a
 // reload "next stranger" looks again with the same ones.
 import * as v from "valibot";
-import { AGE_BANDS, type AgeBand, GENDERS, type Gender, PREFERENCES, type Preference } from "../protocol/schemas";
+import { AGE_BANDS, GENDERS, PREFERENCES } from "../protocol/schemas";
 import type { LobbyPayload } from "./outgoing";
 import { type KeyValueStorage, readJson, writeJson } from "./web-storage";
 
-export interface Preferences {
-	gender: Gender;
-	preference: Preference;
-	interests?: string[];
-	/** Adults and teens are never matched; omitted means adult. */
-	ageBand?: AgeBand;
-}
-
 const SEARCH_KEY = "flamingo.search";
 
-/** What a reload may read back: anything else is ignored. */
-const storedPreferences = v.object({
+/** What the person asked for; also what a reload may read back (anything else is ignored). */
+const preferencesSchema = v.object({
 	gender: v.picklist(GENDERS),
 	preference: v.picklist(PREFERENCES),
 	interests: v.optional(v.array(v.string())),
+	/** Adults and teens are never matched; omitted means adult. */
 	ageBand: v.optional(v.picklist(AGE_BANDS)),
 });
+export type Preferences = v.InferOutput<typeof preferencesSchema>;
 
 export class Search {
 	private prefs: Preferences | null;
@@ -31,7 +25,7 @@ export class Search {
 
 	constructor(private readonly session: KeyValueStorage | null) {
 		const saved = readJson(session, SEARCH_KEY);
-		this.prefs = v.is(storedPreferences, saved) ? saved : null;
+		this.prefs = v.is(preferencesSchema, saved) ? saved : null;
 	}
 
 	/** The queue should take us once the lobby is ready. */
