@@ -25,8 +25,14 @@ export interface QueueResult {
 	large: Measured[];
 }
 
-const WAIT = JSON.stringify({ type: "join_queue", payload: { gender: "male", preference: "female" } });
-const PAIR = JSON.stringify({ type: "join_queue", payload: { gender: "female", preference: "female" } });
+/** Waiters give one of several languages and the pairs one more, so the language lanes are in play (PROTOCOL.md 1.1). */
+const LANGUAGES = ["pt", "es", "de", "fr", "it"];
+const wait = (i: number) =>
+	JSON.stringify({
+		type: "join_queue",
+		payload: { gender: "male", preference: "female", language: LANGUAGES[i % LANGUAGES.length] },
+	});
+const PAIR = JSON.stringify({ type: "join_queue", payload: { gender: "female", preference: "female", language: "en" } });
 
 export async function queueScenario(server: BenchServer, o: QueueOptions, log: Log): Promise<QueueResult> {
 	const base = o.direct ? server.directWsUrl : server.wsUrl;
@@ -38,9 +44,9 @@ export async function queueScenario(server: BenchServer, o: QueueOptions, log: L
 			const { results, errors } = await pool(
 				Array.from({ length: need }, (_, i) => i),
 				64,
-				async () => {
+				async (i) => {
 					const s = await openLobby(url, 20_000);
-					s.send(WAIT);
+					s.send(wait(i));
 					await s.waitFor("queue_joined", 20_000);
 					return s;
 				},

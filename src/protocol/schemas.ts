@@ -104,6 +104,9 @@ const reportReasonText = v.optional(
 	),
 );
 
+/** A lowercase ISO 639-1 code ("en", "pt"): 2 or 3 letters. */
+const language = v.pipe(v.string(), v.regex(/^[a-z]{2,3}$/, 'language is a lowercase ISO 639-1 code, such as "en"'));
+
 // ---- client → server ----------------------------------------------------
 
 export const clientLobbyPayloads = {
@@ -124,6 +127,8 @@ export const clientLobbyPayloads = {
 			[],
 		),
 		age_band: v.optional(v.picklist(AGE_BANDS), "adult"),
+		/** Inside the interest window, no partner who gave a different language (PROTOCOL.md 1.1). */
+		language: v.optional(language),
 	}),
 	leave_queue: empty,
 	solve: v.object({
@@ -207,7 +212,7 @@ export const serverPayloads = {
 	queue_left: empty,
 	match_found: v.object({
 		...chatRef.entries,
-		partner: v.object({ gender: v.picklist(GENDERS) }),
+		partner: v.object({ gender: v.picklist(GENDERS), language: v.optional(language) }),
 		shared_interests: v.array(v.string()),
 	}),
 	pong: empty,

@@ -76,7 +76,7 @@ describe("src/ layers", () => {
 			domain: ["protocol", "config.ts"],
 			transport: ["protocol", "domain", "log.ts", "config.ts"],
 			client: ["protocol", "domain"],
-			server: ["protocol", "domain", "log.ts", "config.ts", "env.ts", "transport"],
+			server: ["app", "protocol", "domain", "log.ts", "config.ts", "env.ts", "transport"],
 		};
 		const wrong: string[] = [];
 		for (const [file, edges] of graph) {

@@ -10,9 +10,17 @@ function seeker(
 	userId: string,
 	gender: Gender,
 	preference: Preference,
-	opts: { interests?: string[]; joinedAt?: number } = {},
+	opts: { interests?: string[]; joinedAt?: number; language?: string } = {},
 ): Seeker {
-	return { userId, gender, preference, interests: opts.interests ?? [], joinedAt: opts.joinedAt ?? 0, seq: ++seq };
+	return {
+		userId,
+		gender,
+		preference,
+		interests: opts.interests ?? [],
+		joinedAt: opts.joinedAt ?? 0,
+		seq: ++seq,
+		...(opts.language ? { language: opts.language } : {}),
+	};
 }
 
 describe("rule 1: mutual preference", () => {
@@ -138,6 +146,64 @@ describe("rule 3: interests", () => {
 	});
 });
 
+describe("language: inside the window, no partner who gave a different one", () => {
+	it("a seeker inside its window skips other languages, takes its own or none, and anyone after", () => {
+		const q = new MatchQueue(WINDOW);
+		q.add(seeker("pt", "female", "any", { language: "pt", joinedAt: -20_000 }), -20_000);
+		q.add(seeker("none", "female", "any"), 0);
+		q.add(seeker("en", "female", "any", { language: "en" }), 0);
+		expect(q.endWindows(0).map((x) => x.userId)).toEqual(["pt"]);
+		const en = seeker("me", "male", "any", { language: "en" });
+		// The oldest open one speaks pt: skipped while my window is open; "none" is older than "en".
+		expect(q.findPartner(en, 0, never)?.partner.userId).toBe("none");
+		q.remove("none");
+		expect(q.findPartner(en, 0, never)?.partner.userId).toBe("en");
+		q.remove("en");
+		expect(q.findPartner(en, 0, never)).toBeNull();
+		// After my window: the pt speaker, whose own window is over too.
+		expect(q.findPartner(en, WINDOW, never)?.partner.userId).toBe("pt");
+	});
+
+	it("someone waiting inside their window is not taken by another language, until the window ends", () => {
+		const q = new MatchQueue(WINDOW);
+		q.add(seeker("fr", "female", "any", { language: "fr" }), 0);
+		const de = seeker("de", "male", "any", { language: "de", joinedAt: -60_000 });
+		expect(q.findPartner(de, 0, never)).toBeNull();
+		// A seeker without a language is no different language: eligible.
+		expect(q.findPartner(seeker("x", "male", "any"), 0, never)?.partner.userId).toBe("fr");
+		expect(q.endWindows(WINDOW).map((x) => x.userId)).toEqual(["fr"]);
+		expect(q.findPartner(de, WINDOW, never)?.partner.userId).toBe("fr");
+	});
+
+	it("a shared interest does not override a different language inside the window", () => {
+		const q = new MatchQueue(WINDOW);
+		q.add(seeker("es-music", "female", "any", { language: "es", interests: ["music"] }), 0);
+		q.add(seeker("en-music", "female", "any", { language: "en", interests: ["music"] }), 0);
+		const me = seeker("me", "male", "any", { language: "en", interests: ["music"] });
+		expect(q.findPartner(me, 0, never)?.partner.userId).toBe("en-music");
+		q.remove("en-music");
+		expect(q.findPartner(me, 0, never)).toBeNull();
+		// Both windows over: the es speaker sharing music, and the share is reported.
+		q.endWindows(WINDOW);
+		expect(q.findPartner({ ...me, joinedAt: -WINDOW }, WINDOW, never)).toEqual({
+			partner: expect.objectContaining({ userId: "es-music" }),
+			shared: ["music"],
+		});
+	});
+
+	it("across languages, a waiter still inside its window is not taken even when the seeker's is over", () => {
+		const q = new MatchQueue(WINDOW);
+		q.add(seeker("it-old", "female", "any", { language: "it", interests: ["chess"] }), 0);
+		const me = seeker("me", "male", "any", { language: "en", interests: ["chess"], joinedAt: -WINDOW });
+		expect(q.findPartner(me, 0, never)).toBeNull();
+		expect(q.findPartner(me, WINDOW - 1, never)).toBeNull();
+		// Its window is over (whether or not the alarm has moved it yet).
+		expect(q.findPartner(me, WINDOW, never)?.partner.userId).toBe("it-old");
+		q.endWindows(WINDOW);
+		expect(q.findPartner(me, WINDOW, never)?.partner.userId).toBe("it-old");
+	});
+});
+
 describe("rule 4: no rematch", () => {
 	it("blocked pairs are skipped and a user is never their own partner", () => {
 		const q = new MatchQueue(WINDOW);
@@ -159,6 +225,24 @@ describe("cost does not grow with the queue", () => {
 			return false;
 		};
 		expect(q.findPartner(seeker("x", "male", "female"), 0, counting)?.partner.userId).toBe("f");
+		expect(checks).toBeLessThanOrEqual(12);
+	});
+
+	it("the language rule looks at whole lanes: 10,000 waiters of other languages cost no more", () => {
+		const q = new MatchQueue(WINDOW);
+		const languages = ["pt", "es", "de", "fr", "it"];
+		for (let i = 0; i < 10_000; i++) {
+			const language = languages[i % languages.length] as string;
+			q.add(seeker(`w${i}`, "female", "any", { language, interests: i % 2 ? ["music"] : [] }), 0);
+		}
+		q.add(seeker("en", "female", "any", { language: "en", interests: ["music"] }), 0);
+		let checks = 0;
+		const counting = () => {
+			checks++;
+			return false;
+		};
+		const me = seeker("me", "male", "any", { language: "en", interests: ["music"] });
+		expect(q.findPartner(me, 0, counting)?.partner.userId).toBe("en");
 		expect(checks).toBeLessThanOrEqual(12);
 	});
 });

@@ -1,7 +1,7 @@
 // The Matchmaker through real lobby sockets: identity, queueing, every lobby
 // error code, and each matching rule of PROTOCOL.md.
 import { describe, expect, it } from "vitest";
-import { chattingPair, initUser, join, lobbyName, lobbyStub, openChat, openLobby } from "./helpers";
+import { chattingPair, initUser, type Joined, join, lobbyName, lobbyStub, openChat, openLobby } from "./helpers";
 
 describe("identity", () => {
 	it("init without a user id creates one; an empty string counts as none", async () => {
@@ -216,6 +216,45 @@ describe("matching rules", () => {
 		const late = await loner.lobby.expect("match_found", 5_000);
 		expect(late.shared_interests).toEqual([]);
 		expect((await plain.lobby.expect("match_found")).chat_id).toBe(late.chat_id);
+	});
+
+	it("language: a different one is not matched inside the window, anyone after; match_found tells the partner's", async () => {
+		const name = lobbyName();
+		const joinIn = (u: Joined, language?: string) =>
+			u.lobby.send({
+				type: "join_queue",
+				payload: { gender: "other", preference: "any", ...(language ? { language } : {}) },
+			});
+		const en = await initUser(name);
+		joinIn(en, "en");
+		expect(await en.lobby.expect("queue_joined")).toEqual({ waiting: 1 });
+		const pt = await initUser(name);
+		joinIn(pt, "pt");
+		// Both inside their windows, different languages: no match.
+		expect(await pt.lobby.expect("queue_joined")).toEqual({ waiting: 2 });
+		// No language is no different language: the longest-waiting one, en.
+		const none = await initUser(name);
+		joinIn(none);
+		expect(await none.lobby.expect("queue_joined")).toEqual({ waiting: 3 });
+		const m = await none.lobby.expect("match_found");
+		expect(m.partner).toEqual({ gender: "other", language: "en" });
+		expect((await en.lobby.expect("match_found")).partner).toEqual({ gender: "other" });
+		// A de speaker waits with pt; when the windows end (an alarm, no other event) they meet.
+		const de = await initUser(name);
+		joinIn(de, "de");
+		expect(await de.lobby.expect("queue_joined")).toEqual({ waiting: 2 });
+		expect((await de.lobby.expect("match_found", 5_000)).partner).toEqual({ gender: "other", language: "pt" });
+		expect((await pt.lobby.expect("match_found")).partner).toEqual({ gender: "other", language: "de" });
+	});
+
+	it("language must be a lowercase ISO 639-1 code: anything else is invalid_payload", async () => {
+		const user = await initUser(lobbyName());
+		for (const language of ["EN", "english", "e", "p1", 5, ""]) {
+			user.lobby.send({ type: "join_queue", payload: { gender: "other", preference: "any", language } });
+			expect((await user.lobby.expectError("invalid_payload")).request_type).toBe("join_queue");
+		}
+		user.lobby.send({ type: "join_queue", payload: { gender: "other", preference: "any", language: "pt" } });
+		expect(await user.lobby.expect("queue_joined")).toEqual({ waiting: 1 });
 	});
 
 	it("rule 4: two people are not matched twice in a row", async () => {

@@ -19,7 +19,7 @@ import {
 import { addressKey } from "../../domain/limits/address";
 import { LimitsBySocket } from "../../domain/limits/socket-limits";
 import { type PoolKey, Pools, poolOf } from "../../domain/matchmaker/pools";
-import { inInterestWindow, type Match, type Seeker } from "../../domain/matchmaker/queue";
+import { inWindow, type Match, type Seeker } from "../../domain/matchmaker/queue";
 import { AbuseTracker } from "../../domain/safety/abuse";
 import { checkSolution } from "../../domain/safety/pow";
 import type { Env } from "../../env";
@@ -32,7 +32,7 @@ import {
 	CLOSE_TOO_BIG,
 } from "../../protocol/close-codes";
 import { parseLobby, tooBigToRead } from "../../protocol/codec";
-import type { ChatRef, Gender, LobbyClientEvent, Preference, Presence, Stats } from "../../protocol/schemas";
+import type { ChatRef, LobbyClientEvent, Presence, Stats } from "../../protocol/schemas";
 import {
 	FRAMES_BEFORE_INIT,
 	MAX_LOBBY_SOCKETS_PER_ADDRESS,
@@ -71,14 +71,7 @@ interface LobbyAttachment {
 	/** Set while this user also has a live chat (a reloaded page), for presence. */
 	chatting?: boolean;
 	/** The queue entry, while waiting. */
-	queued?: {
-		gender: Gender;
-		preference: Preference;
-		interests: string[];
-		joinedAt: number;
-		seq: number;
-		pool: PoolKey;
-	};
+	queued?: Omit<Seeker, "userId" | "interests"> & { interests: string[]; pool: PoolKey };
 	/** A keyed tag of the client's address (never the address), for the per-address abuse rule. */
 	address?: string;
 	/** The proof of work this socket must solve before its next join_queue. */
@@ -429,6 +422,7 @@ export class Matchmaker extends DurableObject<Env> {
 			interests: payload.interests,
 			joinedAt: now,
 			seq: ++this.seq,
+			...(payload.language ? { language: payload.language } : {}),
 		};
 		// Adults never meet teens; people reported by several others recently meet only each other.
 		const pool = poolOf(payload.age_band, this.store.flagged(user, now));
@@ -441,7 +435,7 @@ export class Matchmaker extends DurableObject<Env> {
 		const { userId: _, ...queued } = seeker;
 		att.queued = { ...queued, interests: [...seeker.interests], pool };
 		ws.serializeAttachment(att);
-		if (inInterestWindow(seeker, now, this.timings.interestWindowMs))
+		if (inWindow(seeker, now, this.timings.interestWindowMs))
 			this.alarms.fireBy(seeker.joinedAt + this.timings.interestWindowMs);
 	}
 
@@ -531,7 +525,8 @@ export class Matchmaker extends DurableObject<Env> {
 				if (!ws) return;
 				const other = pair[1 - i] as Seeker;
 				const ref = await this.chatRef(chat, s.userId, this.hub.attachment(ws).origin);
-				send(ws, "match_found", { ...ref, partner: { gender: other.gender }, shared_interests: match.shared });
+				const partner = { gender: other.gender, ...(other.language ? { language: other.language } : {}) };
+				send(ws, "match_found", { ...ref, partner, shared_interests: match.shared });
 				closeSocket(ws, CLOSE_MATCHED);
 			}),
 		);

@@ -6,13 +6,19 @@
 // partner costs the same with 10 or 10,000 people waiting. (Every ordered
 // collection here is a Map: it iterates in insertion order and deletes in O(1).)
 //
-// Interests (rule 3): a bucket holds the people anyone compatible may take,
-// in two ordered maps, `plain` (no interests) and `expired` (their 10 s window
-// is over). People still inside their window are in none of the buckets: they
-// wait in `windowed` (oldest first) and are reachable only through the
-// interest index. Windows all have the same length, so they end in the order
-// people joined and the ones that end can be appended to their bucket's
-// `expired` without breaking its order.
+// Interests (rule 3) and language (PROTOCOL.md 1.1) hold for the first 10 s
+// of waiting, the window: a user who gave interests takes and is taken only
+// by someone sharing one; a user who gave a language, by no one who gave a
+// different one. People with neither are open from the start (`plain`);
+// the others are open once their window is over (`expired`). Until then,
+// people with interests are reachable only through the interest index, and
+// people with a language and no interests through their bucket's `langWindow`.
+// Everything that may be taken across languages is split by language ("" for
+// none), so a language rule looks at whole lanes, never at each person: the
+// cost grows with the number of languages waiting, not with the queue.
+// Windows all have the same length, so they end in the order people joined,
+// and the ones that end can be appended to `expired` without breaking its
+// order; in every lane, those still inside their window come last.
 import { GENDERS, type Gender, PREFERENCES, type Preference } from "../../protocol/schemas";
 
 export interface Seeker {
@@ -24,6 +30,8 @@ export interface Seeker {
 	joinedAt: number;
 	/** Arrival order; breaks ties between equal `joinedAt`. */
 	seq: number;
+	/** ISO 639-1 code, lower case; absent when not given. */
+	language?: string;
 }
 
 export interface Match {
@@ -53,9 +61,17 @@ const COMPATIBLE = new Map<BucketKey, BucketKey[]>(
 	ALL_BUCKETS.map((a) => [a.key, ALL_BUCKETS.filter((b) => mutuallyAcceptable(a, b)).map((b) => b.key)]),
 );
 
-/** Whether `s` is still inside its interest window (rule 3): matched only on a shared interest. */
-export function inInterestWindow(s: Pick<Seeker, "interests" | "joinedAt">, now: number, windowMs: number): boolean {
-	return s.interests.length > 0 && now < s.joinedAt + windowMs;
+/**
+ * Whether `s` is still inside its window: it gave interests (rule 3) or a
+ * language, and joined less than `windowMs` ago. Until then only a shared
+ * interest, and no different language, matches it.
+ */
+export function inWindow(
+	s: Pick<Seeker, "interests" | "joinedAt" | "language">,
+	now: number,
+	windowMs: number,
+): boolean {
+	return (s.interests.length > 0 || s.language !== undefined) && now < s.joinedAt + windowMs;
 }
 
 export function sharedInterests(a: readonly string[], b: readonly string[]): string[] {
@@ -64,22 +80,44 @@ export function sharedInterests(a: readonly string[], b: readonly string[]): str
 	return a.filter((i) => other.has(i));
 }
 
+/** People by language ("" for none), each lane oldest first. */
+type Lanes = Map<string, Map<string, Seeker>>;
+
+const laneKey = (s: Seeker): string => s.language ?? "";
+
+function laneOf(lanes: Lanes, key: string): Map<string, Seeker> {
+	let lane = lanes.get(key);
+	if (!lane) {
+		lane = new Map();
+		lanes.set(key, lane);
+	}
+	return lane;
+}
+
+function dropFrom(lanes: Lanes | undefined, key: string, userId: string): void {
+	const lane = lanes?.get(key);
+	if (!lane?.delete(userId)) return;
+	if (lane.size === 0) lanes?.delete(key);
+}
+
 interface Bucket {
-	/** No interests: open from the start. */
+	/** No interests and no language: open from the start. */
 	plain: Map<string, Seeker>;
-	/** Interests whose window is over, in the order the windows ended. */
-	expired: Map<string, Seeker>;
+	/** Those whose window is over, in the order the windows ended. */
+	expired: Lanes;
+	/** A language and no interests, inside the window. */
+	langWindow: Lanes;
 }
 
 export class MatchQueue {
 	private readonly all = new Map<string, Seeker>();
 	private readonly buckets = new Map<BucketKey, Bucket>(
-		ALL_BUCKETS.map((b) => [b.key, { plain: new Map(), expired: new Map() }]),
+		ALL_BUCKETS.map((b) => [b.key, { plain: new Map(), expired: new Map(), langWindow: new Map() }]),
 	);
-	/** People inside their interest window, oldest first. */
+	/** People inside their window, oldest first. */
 	private readonly windowed = new Map<string, Seeker>();
-	/** interest → bucket → people who gave it, oldest first. */
-	private readonly byInterest = new Map<string, Map<BucketKey, Map<string, Seeker>>>();
+	/** interest → bucket → people who gave it, by language. */
+	private readonly byInterest = new Map<string, Map<BucketKey, Lanes>>();
 
 	constructor(private readonly windowMs: number) {}
 
@@ -91,35 +129,38 @@ export class MatchQueue {
 		return this.all.has(userId);
 	}
 
-	/** When the oldest open interest window ends, if any. */
+	/** When the oldest open window ends, if any. */
 	nextWindowEnd(): number | undefined {
 		for (const s of this.windowed.values()) return s.joinedAt + this.windowMs;
 		return undefined;
 	}
 
 	/**
-	 * Adds a waiting user. Adding in `seq` order keeps every FIFO ordered; a
+	 * Adds a waiting user. Adding in `seq` order keeps every lane ordered; a
 	 * rebuild after hibernation sorts by `seq` first.
 	 */
 	add(s: Seeker, now: number): void {
 		if (this.all.has(s.userId)) this.remove(s.userId);
 		this.all.set(s.userId, s);
 		const bucket = this.bucket(s);
-		if (s.interests.length === 0) bucket.plain.set(s.userId, s);
-		else if (inInterestWindow(s, now, this.windowMs)) this.windowed.set(s.userId, s);
-		else bucket.expired.set(s.userId, s);
+		if (s.interests.length === 0 && s.language === undefined) bucket.plain.set(s.userId, s);
+		else if (!inWindow(s, now, this.windowMs)) laneOf(bucket.expired, laneKey(s)).set(s.userId, s);
+		else {
+			this.windowed.set(s.userId, s);
+			if (s.interests.length === 0) laneOf(bucket.langWindow, laneKey(s)).set(s.userId, s);
+		}
 		for (const interest of s.interests) {
 			let perBucket = this.byInterest.get(interest);
 			if (!perBucket) {
 				perBucket = new Map();
 				this.byInterest.set(interest, perBucket);
 			}
-			let fifo = perBucket.get(bucketKey(s));
-			if (!fifo) {
-				fifo = new Map();
-				perBucket.set(bucketKey(s), fifo);
+			let lanes = perBucket.get(bucketKey(s));
+			if (!lanes) {
+				lanes = new Map();
+				perBucket.set(bucketKey(s), lanes);
 			}
-			fifo.set(s.userId, s);
+			laneOf(lanes, laneKey(s)).set(s.userId, s);
 		}
 	}
 
@@ -129,61 +170,80 @@ export class MatchQueue {
 		this.all.delete(userId);
 		const bucket = this.bucket(s);
 		bucket.plain.delete(userId);
-		bucket.expired.delete(userId);
+		dropFrom(bucket.expired, laneKey(s), userId);
+		dropFrom(bucket.langWindow, laneKey(s), userId);
 		this.windowed.delete(userId);
 		for (const interest of s.interests) {
 			const perBucket = this.byInterest.get(interest);
-			const fifo = perBucket?.get(bucketKey(s));
-			fifo?.delete(userId);
-			if (fifo && fifo.size === 0) perBucket?.delete(bucketKey(s));
+			const lanes = perBucket?.get(bucketKey(s));
+			dropFrom(lanes, laneKey(s), userId);
+			if (lanes && lanes.size === 0) perBucket?.delete(bucketKey(s));
 			if (perBucket && perBucket.size === 0) this.byInterest.delete(interest);
 		}
 		return s;
 	}
 
-	/** Moves everyone whose interest window has ended to the open FIFOs; returns them, oldest first. */
+	/** Moves everyone whose window has ended to the open lanes; returns them, oldest first. */
 	endWindows(now: number): Seeker[] {
 		const ended: Seeker[] = [];
 		for (const s of this.windowed.values()) {
-			if (inInterestWindow(s, now, this.windowMs)) break;
+			if (inWindow(s, now, this.windowMs)) break;
 			ended.push(s);
 		}
 		for (const s of ended) {
 			this.windowed.delete(s.userId);
-			this.bucket(s).expired.set(s.userId, s);
+			const bucket = this.bucket(s);
+			dropFrom(bucket.langWindow, laneKey(s), s.userId);
+			laneOf(bucket.expired, laneKey(s)).set(s.userId, s);
 		}
 		return ended;
 	}
 
 	/**
-	 * The partner `s` should get now, or null (rules 1–4). `s` itself may be
-	 * waiting or not; it is never its own partner. Does not change the queue.
+	 * The partner `s` should get now, or null (rules 1–4 and language). `s`
+	 * itself may be waiting or not; it is never its own partner. Does not
+	 * change the queue.
 	 */
 	findPartner(s: Seeker, now: number, blocked: BlockedPair): Match | null {
 		const compatible = COMPATIBLE.get(bucketKey(s)) ?? [];
 		const eligible = (c: Seeker) => c.userId !== s.userId && !blocked(s.userId, c.userId);
+		const mineOpen = inWindow(s, now, this.windowMs);
+		const stillWindowed = (c: Seeker) => inWindow(c, now, this.windowMs);
+		// The lane of language `key`: taken freely, only by those out of their
+		// window (a different language: both must be out of it), or not at all.
+		const rule = (key: string): "any" | "unwindowed" | "none" => {
+			if (s.language === undefined || key === "" || key === s.language) return "any";
+			return mineOpen ? "none" : "unwindowed";
+		};
+		let best: Seeker | undefined;
+		const consider = (head: Seeker | undefined) => {
+			if (head && (!best || head.seq < best.seq)) best = head;
+		};
 
 		// Someone sharing an interest is preferred, and is the only choice while
-		// either side's window is open; sharing also satisfies the other's window.
-		let best: Seeker | undefined;
+		// either side's window is open; sharing also satisfies the other's interests.
 		for (const interest of s.interests) {
 			const perBucket = this.byInterest.get(interest);
 			if (!perBucket) continue;
 			for (const key of compatible) {
-				const head = firstWhere(perBucket.get(key), eligible);
-				if (head && (!best || head.seq < best.seq)) best = head;
+				for (const [lang, lane] of perBucket.get(key) ?? []) {
+					const r = rule(lang);
+					if (r !== "none") consider(firstWhere(lane, eligible, r === "unwindowed" ? stillWindowed : undefined));
+				}
 			}
 		}
 		if (best) return { partner: best, shared: sharedInterests(s.interests, best.interests) };
-		if (inInterestWindow(s, now, this.windowMs)) return null;
+		if (mineOpen && s.interests.length > 0) return null;
 
-		// Otherwise the longest-waiting open user of a compatible bucket.
+		// Otherwise the longest-waiting user of a compatible bucket open to `s`.
 		for (const key of compatible) {
 			const bucket = this.buckets.get(key);
 			if (!bucket) continue;
-			for (const fifo of [bucket.plain, bucket.expired]) {
-				const head = firstWhere(fifo, eligible);
-				if (head && (!best || head.seq < best.seq)) best = head;
+			consider(firstWhere(bucket.plain, eligible));
+			for (const [lang, lane] of bucket.expired) if (rule(lang) !== "none") consider(firstWhere(lane, eligible));
+			// Inside their window, those with a language take no one with another.
+			for (const [lang, lane] of bucket.langWindow) {
+				if (s.language === undefined || lang === s.language) consider(firstWhere(lane, eligible));
 			}
 		}
 		return best ? { partner: best, shared: [] } : null;
@@ -197,11 +257,21 @@ export class MatchQueue {
 }
 
 /**
- * The oldest entry passing `ok`. Entries fail only when blocked for this
- * seeker (a last partner, someone reported), so the scan stops after a few.
+ * The oldest entry passing `ok`, before the first for which `stop` holds.
+ * Entries fail only when blocked for this seeker (a last partner, someone
+ * reported), so the scan ends after a few; `stop` (still inside the window)
+ * holds for a lane's youngest entries only, so everything after the first
+ * such one would fail it too.
  */
-function firstWhere(fifo: Map<string, Seeker> | undefined, ok: (s: Seeker) => boolean): Seeker | undefined {
-	if (!fifo) return undefined;
-	for (const s of fifo.values()) if (ok(s)) return s;
+function firstWhere(
+	lane: Map<string, Seeker> | undefined,
+	ok: (s: Seeker) => boolean,
+	stop?: (s: Seeker) => boolean,
+): Seeker | undefined {
+	if (!lane) return undefined;
+	for (const s of lane.values()) {
+		if (stop?.(s)) return undefined;
+		if (ok(s)) return s;
+	}
 	return undefined;
 }
