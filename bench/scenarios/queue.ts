@@ -32,7 +32,10 @@ const wait = (i: number) =>
 		type: "join_queue",
 		payload: { gender: "male", preference: "female", language: LANGUAGES[i % LANGUAGES.length] },
 	});
-const PAIR = JSON.stringify({ type: "join_queue", payload: { gender: "female", preference: "female", language: "en" } });
+const PAIR = JSON.stringify({
+	type: "join_queue",
+	payload: { gender: "female", preference: "female", language: "en" },
+});
 
 export async function queueScenario(server: BenchServer, o: QueueOptions, log: Log): Promise<QueueResult> {
 	const base = o.direct ? server.directWsUrl : server.wsUrl;
