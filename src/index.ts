@@ -18,6 +18,7 @@ import {
 	tooManyUpgrades,
 	upgradeRequired,
 } from "./server/responses";
+import { singleSocket } from "./server/single-bridge";
 import { cachedStats } from "./server/stats";
 import { refuseSocket } from "./transport/sockets";
 
@@ -69,6 +70,10 @@ const router = Router<IRequest, Args>()
 		readOnly((_request, env) => cachedStats(() => presenceStub(env).read())),
 	)
 	.all("/ws", guardUpgrade, (request, env) => matchmakerStub(env).fetch(request))
+	// One socket for everything (PROTOCOL.md): the Worker carries it and bridges it to the objects.
+	.all("/ws/single", guardUpgrade, (request, env) =>
+		singleSocket(request, { lobby: () => matchmakerStub(env), chat: (chatId) => chatRoomStub(env, chatId) }),
+	)
 	.all("/ws/chat/:chat_id", guardUpgrade, (request, env) => {
 		const chatId = request.params.chat_id ?? "";
 		// No object is created for an id no ticket can name.

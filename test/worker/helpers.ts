@@ -3,6 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { parseServer } from "../../src/protocol/codec";
 import type { ServerEvent, ServerEventType, ServerPayload } from "../../src/protocol/schemas";
+import { singleSocket } from "../../src/server/single-bridge";
 
 type EventOf<T extends ServerEventType> = Extract<ServerEvent, { type: T }>;
 
@@ -212,4 +213,38 @@ export async function chattingPair(name = lobbyName()): Promise<Pair> {
 		b: { ...b, chat: chatB, chatUrl: mb.chat_url },
 		chatId: ma.chat_id,
 	};
+}
+
+// ---- /ws/single -----------------------------------------------------------
+
+/**
+ * Opens a `/ws/single` socket. With `name`, the bridge runs against the
+ * test's own Matchmaker (so tests never match each other's users); without,
+ * through the Worker's real route and its global Matchmaker.
+ */
+export async function openSingle(name?: string, headers: Record<string, string> = {}): Promise<TestSocket> {
+	const url = "http://127.0.0.1:8787/ws/single";
+	const init = { headers: { Upgrade: "websocket", ...headers } };
+	const response =
+		name === undefined
+			? await exports.default.fetch(url, init)
+			: await singleSocket(new Request(url, init), { lobby: () => lobbyStub(name), chat: chatStub });
+	return new TestSocket(socketOf(response));
+}
+
+export interface SingleUser {
+	ws: TestSocket;
+	userId: string;
+	token: string;
+}
+
+/** A `/ws/single` socket that has sent `init` and read `ready`. */
+export async function initSingle(
+	name?: string,
+	resume?: { user_id: string; token: string; after?: number },
+): Promise<SingleUser> {
+	const ws = await openSingle(name);
+	ws.send({ type: "init", payload: resume ?? {} });
+	const ready = await ws.expect("ready");
+	return { ws, userId: ready.user_id, token: ready.token };
 }
