@@ -172,7 +172,7 @@ export class SoakClient {
 		// Idle and connected: the lobby said `ready` without a chat (after a reload).
 		if (phase === "idle" && connected) this.client.start(this.options.prefs);
 		else if (phase === "ended" && this.nextTimer === null) {
-			// Next stranger (start, not next(): a reloaded client does not know the preferences).
+			// Next stranger: start() with this soak client's own preferences, which also works for the older FlamingoClient builds the soak runs (they kept none across a reload).
 			this.nextTimer = setTimeout(
 				() => {
 					this.nextTimer = null;

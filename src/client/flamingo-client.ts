@@ -8,7 +8,10 @@
 // unacked messages in sessionStorage so a reload rejoins with `after=N` and the
 // outbox (outbox.ts) resends what was not acked, by `client_msg_id`; the
 // preferences of the search beside them (search.ts), so that "next stranger"
-// still knows them after a reload.
+// still knows them after a reload (or, given by the app with setPreferences,
+// in a tab that took a chat over from another one). The snapshot says all a
+// page needs to draw: also whether a search is under way (`searching`, from
+// next() on) and whether another tab took over (`replaced`).
 //
 // Delivery receipts: every `message_received` is answered within 100 ms by one
 // `received {up_to}` (a burst shares one), so the partner's messages are
@@ -97,6 +100,19 @@ export interface Snapshot {
 	error: { code: string; message: string } | null;
 	/** A proof of work being solved before the next join: its difficulty and the tries so far. */
 	challenge: { difficulty: number; tries: number } | null;
+	/**
+	 * A search is under way: from start() or next() (also while the chat that
+	 * next() leaves is ending) until a match, cancel(), leave(), report(),
+	 * back(), close(), another tab's takeover, or a chat ending other than by
+	 * the `you_left` of next().
+	 */
+	searching: boolean;
+	/**
+	 * Another tab (or connection) of this identity took over: a socket was
+	 * closed 4409, and the client connects again only when told to, by
+	 * connect(), start() or next().
+	 */
+	replaced: boolean;
 }
 
 export interface ClientOptions {
@@ -153,6 +169,8 @@ const initialSnapshot = (): Snapshot => ({
 	endReason: null,
 	error: null,
 	challenge: null,
+	searching: false,
+	replaced: false,
 });
 
 function randomKey(): string {
@@ -254,15 +272,25 @@ export class FlamingoClient {
 		return () => set.delete(h);
 	}
 
+	/** Every snapshot says whether the search is wanted (search.ts keeps that). */
 	private update(patch: Partial<Snapshot>): void {
-		this.state = { ...this.state, ...patch };
+		this.state = { ...this.state, ...patch, searching: this.search.wanted };
 		for (const listener of this.listeners) listener(this.state);
+	}
+
+	/** After a change of the search that no other update follows: a snapshot if `searching` changed. */
+	private searchChanged(): void {
+		if (this.state.searching !== this.search.wanted) this.update({});
 	}
 
 	// ---- actions -----------------------------------------------------------------
 
-	/** Opens the lobby (resuming the stored identity, and a live chat if there is one). */
+	/**
+	 * Opens the lobby (resuming the stored identity, and a live chat if there
+	 * is one). After another tab's takeover (`replaced`), this takes it back.
+	 */
 	connect(): void {
+		if (this.state.replaced) this.update({ replaced: false });
 		this.openLobby();
 		this.heartbeat.start();
 	}
@@ -279,9 +307,20 @@ export class FlamingoClient {
 			withInterests: (prefs.interests?.length ?? 0) > 0,
 			partner: null,
 			transcript: null,
+			replaced: false,
 		});
 		this.connect();
 		if (this.lobbyReady) this.joinQueue();
+	}
+
+	/**
+	 * The preferences the next search uses (next()), without searching now: an
+	 * app passes those of its start screen, so that a tab that took a chat over
+	 * from another one (and so never called start()) knows them. Kept in
+	 * sessionStorage like those of start(); a search under way keeps its own.
+	 */
+	setPreferences(prefs: Preferences): void {
+		this.search.prefer(prefs);
 	}
 
 	/** Stops looking. */
@@ -296,6 +335,7 @@ export class FlamingoClient {
 			if (!challenged) this.sendLobby({ type: "leave_queue", payload: {} });
 			this.update({ phase: "idle", waiting: null, queuedAt: null });
 		}
+		this.searchChanged();
 	}
 
 	/** Sends a message; returns its `client_msg_id`, or null if it cannot be sent. */
@@ -325,6 +365,7 @@ export class FlamingoClient {
 	leave(): void {
 		if (this.inChat) {
 			this.search.stop();
+			this.searchChanged();
 			this.control({ type: "leave_chat", payload: {} });
 		} else this.cancel();
 	}
@@ -333,16 +374,22 @@ export class FlamingoClient {
 	report(reason?: string): void {
 		if (!this.inChat) return;
 		this.search.stop();
+		this.searchChanged();
 		this.control({ type: "report", payload: reason ? { reason } : {} });
 	}
 
-	/** Next stranger: leaves the current chat if any, then looks again with the same preferences. */
+	/**
+	 * Next stranger: leaves the current chat if any, then looks again with the
+	 * preferences of the last start() or setPreferences(). `searching` is true
+	 * from here on, also while the chat being left ends.
+	 */
 	next(): void {
 		const prefs = this.search.preferences;
 		if (!prefs) return;
 		if (this.inChat) {
-			this.control({ type: "leave_chat", payload: {} });
 			this.search.again();
+			this.searchChanged();
+			this.control({ type: "leave_chat", payload: {} });
 			return;
 		}
 		this.start(prefs);
@@ -404,6 +451,7 @@ export class FlamingoClient {
 					phase: "idle",
 					connected: false,
 					error: { code: "replaced", message: "Flamingo Chat was opened in another tab." },
+					replaced: true,
 				});
 			}
 		});
@@ -492,16 +540,30 @@ export class FlamingoClient {
 	}
 
 	private endChat(reason: ClientEndReason): void {
+		// Only a chat we left (next stranger) is followed by another search; not
+		// one another tab took over, nor one that ended while we were away.
+		this.search.chatEnded(reason === "you_left");
 		this.endedTranscript = this.state.transcript;
 		this.closeChat();
 		this.chatUrl = null;
 		this.ticketRetries = 0;
 		this.receipts.reset();
 		removeKey(this.session, CHAT_KEY);
-		this.update({ phase: "ended", endReason: reason, partnerOnline: false, partnerTyping: false, connected: false });
+		this.update({
+			phase: "ended",
+			endReason: reason,
+			partnerOnline: false,
+			partnerTyping: false,
+			connected: false,
+			...(reason === "replaced" ? { replaced: true } : {}),
+		});
 		// Back to the lobby at once (presence, the next stranger without delay),
 		// unless another tab took this identity over: reconnecting would take it back.
-		if (reason !== "replaced") this.openLobby();
+		if (reason === "replaced") return;
+		this.openLobby();
+		// Next stranger: the new search starts now (it joins once the lobby is ready).
+		const prefs = this.search.preferences;
+		if (this.search.wanted && prefs) this.start(prefs);
 	}
 
 	/** Leave or report: sent now, or as soon as the chat socket is back; a receipt still owed goes first. */
@@ -586,6 +648,7 @@ export class FlamingoClient {
 	}
 
 	private onMatchFound(p: ServerPayload<"match_found">): void {
+		this.search.stop();
 		this.ticketRetries = 0;
 		const transcript = emptyTranscript(p.chat_id);
 		this.receipts.reset();
@@ -600,7 +663,6 @@ export class FlamingoClient {
 			waiting: null,
 			queuedAt: null,
 		});
-		this.search.stop();
 		this.openChat(p.chat_url);
 	}
 
@@ -646,7 +708,6 @@ export class FlamingoClient {
 	}
 
 	private onChatEnded(p: ServerPayload<"chat_ended">): void {
-		this.search.chatEnded(p.reason === "you_left");
 		this.endChat(p.reason);
 	}
 

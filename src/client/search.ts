@@ -1,7 +1,9 @@
 // The search the person asked for: their preferences, and whether the client
 // should be in the queue (it joins as soon as the lobby is ready). The
 // preferences are kept in sessionStorage with the transcript, so that after a
-// reload "next stranger" looks again with the same ones.
+// reload "next stranger" looks again with the same ones; an app may also give
+// them without searching (`prefer`), say from its start screen, so that a tab
+// that took a chat over from another one knows them too.
 import * as v from "valibot";
 import { AGE_BANDS, GENDERS, PREFERENCES } from "../protocol/schemas";
 import type { LobbyPayload } from "./outgoing";
@@ -20,7 +22,10 @@ const preferencesSchema = v.object({
 export type Preferences = v.InferOutput<typeof preferencesSchema>;
 
 export class Search {
+	/** The preferences the next search uses: of the last begin() or prefer(). */
 	private prefs: Preferences | null;
+	/** The preferences of the search under way (what a join sends). */
+	private active: Preferences | null = null;
 	private queueWanted = false;
 
 	constructor(private readonly session: KeyValueStorage | null) {
@@ -39,8 +44,14 @@ export class Search {
 
 	/** A new search with these preferences. */
 	begin(prefs: Preferences): void {
-		this.prefs = prefs;
+		this.prefer(prefs);
+		this.active = prefs;
 		this.queueWanted = true;
+	}
+
+	/** The preferences of the next search, without searching now (a search under way keeps its own). */
+	prefer(prefs: Preferences): void {
+		this.prefs = prefs;
 		writeJson(this.session, SEARCH_KEY, prefs);
 	}
 
@@ -61,7 +72,7 @@ export class Search {
 
 	/** The `join_queue` payload of this search, or null when there is none to join. */
 	joinPayload(): LobbyPayload<"join_queue"> | null {
-		const p = this.prefs;
+		const p = this.active;
 		if (!p || !this.queueWanted) return null;
 		return {
 			gender: p.gender,

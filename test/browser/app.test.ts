@@ -259,6 +259,46 @@ describe("the browser app", () => {
 		await waitForScreen(b, "waiting");
 	});
 
+	it("another tab takes the chat over: this one offers Use here; Next there looks again with the start screen's preferences", async () => {
+		const [a, b] = await matchedPair();
+		// A second tab of a's browser: the same identity (localStorage), its own sessionStorage.
+		const a2 = await a.context().newPage();
+		a2.on("pageerror", (e) => {
+			throw new Error(`page error: ${e.message}`);
+		});
+		const joins: unknown[] = [];
+		a2.on("websocket", (ws) => {
+			ws.on("framesent", ({ payload }) => {
+				const e = JSON.parse(String(payload)) as { type: string; payload?: unknown };
+				if (e.type === "join_queue") joins.push(e.payload);
+			});
+		});
+		await a2.goto(server.baseUrl);
+		await waitForScreen(a2, "chat");
+		await waitForScreen(a, "ended", 15_000);
+		await a.getByTestId("use-here").waitFor({ state: "visible" });
+		expect(await a.getByTestId("next-stranger").isHidden()).toBe(true);
+		expect(await a.locator("#status-line").getAttribute("class")).not.toContain("is-warn");
+
+		// Next in the tab that took over: "looking", with the preferences of a's start screen.
+		await a2.getByTestId("next").click();
+		await a2.getByTestId("next").click();
+		await waitForScreen(a2, "waiting");
+		await waitForScreen(b, "ended");
+		await expect.poll(() => joins).toEqual([{ gender: "female", preference: "any", age_band: "adult" }]);
+
+		// Use here takes it back: the first tab offers a next stranger, the second is the one elsewhere.
+		await a.getByTestId("use-here").click();
+		await a.getByTestId("next-stranger").waitFor({ state: "visible" });
+		expect(await a.getByTestId("use-here").isHidden()).toBe(true);
+		await waitForScreen(a2, "start", 15_000);
+		await expect.poll(() => a2.getByTestId("status").textContent()).toBe("Flamingo Chat was opened in another tab.");
+		await a2.locator("#status-dismiss").click();
+		await expect
+			.poll(() => a2.getByTestId("status").textContent())
+			.toBe("Flamingo Chat is open in another tab. Press Start to use it here instead.");
+	});
+
 	it("End leaves the chat; Cancel stops waiting", async () => {
 		const [a, b] = await matchedPair();
 		await a.getByTestId("end").click();

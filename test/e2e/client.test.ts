@@ -40,11 +40,12 @@ const open: FlamingoClient[] = [];
 /**
  * A client as a browser tab would make it; `from` reuses another tab's
  * storages (a reload). `withoutReceipts`: it never writes `received`, as a
- * client written before receipts would not.
+ * client written before receipts would not. `ownSession`: only `from`'s
+ * localStorage is shared (another tab of the same browser, not a reload).
  */
-function tab(from?: Browser, options: { withoutReceipts?: boolean } = {}): Browser {
+function tab(from?: Browser, options: { withoutReceipts?: boolean; ownSession?: boolean } = {}): Browser {
 	const local = from?.local ?? new MemoryStorage();
-	const session = from?.session ?? new MemoryStorage();
+	const session = (options.ownSession ? undefined : from?.session) ?? new MemoryStorage();
 	const sent: Browser["sent"] = [];
 	const Recording = class extends WebSocket {
 		override send(data: Parameters<WebSocket["send"]>[0]): void {
@@ -209,6 +210,82 @@ describe("FlamingoClient", () => {
 		expect(s.withInterests).toBe(true);
 		const join = reloaded.sent.find((f) => f.type === "join_queue");
 		expect(join?.payload).toEqual({ gender: "female", preference: "any", interests: ["reloaded prefs"] });
+	});
+
+	it("a tab that took a chat over searches on next() with the preferences it was given, and says searching from the press on", async () => {
+		const { a, b } = await pair();
+		// Another tab of the same browser: the identity is shared, sessionStorage is its own (no start() there).
+		const other = tab(a, { ownSession: true });
+		other.client.setPreferences({ gender: "other", preference: "any", interests: ["taken over"], ageBand: "adult" });
+		other.client.connect();
+		const joined = await until(other.client, "the other tab chatting", chatting);
+		expect(joined.searching).toBe(false);
+		const seen: Snapshot[] = [];
+		other.client.subscribe((s) => seen.push(s));
+		other.client.next();
+		expect(other.client.snapshot.searching).toBe(true);
+		expect(other.client.snapshot.phase).toBe("chatting");
+		await until(b.client, "b ended", (s) => s.phase === "ended");
+		const s = await until(other.client, "waiting again", (x) => x.phase === "waiting" && x.waiting !== null);
+		expect(s.withInterests).toBe(true);
+		// The chat left by next() ends while the search is on: a page shows "looking" throughout.
+		expect(seen.find((x) => x.phase === "ended")).toMatchObject({ endReason: "you_left", searching: true });
+		expect(seen.every((x) => x.searching)).toBe(true);
+		const join = other.sent.find((f) => f.type === "join_queue");
+		expect(join?.payload).toEqual({ gender: "other", preference: "any", interests: ["taken over"], age_band: "adult" });
+		other.client.cancel();
+		expect(other.client.snapshot).toMatchObject({ phase: "idle", searching: false });
+	});
+
+	it("searching: true from start() while waiting, false from a match, a leave or a cancel", async () => {
+		const a = tab();
+		const b = tab();
+		expect(a.client.snapshot.searching).toBe(false);
+		a.client.start({ gender: "female", preference: "any" });
+		expect(a.client.snapshot).toMatchObject({ phase: "waiting", searching: true });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		expect((await until(a.client, "a matched", (s) => s.phase !== "waiting")).searching).toBe(false);
+		await until(a.client, "a chatting", chatting);
+		await until(b.client, "b chatting", chatting);
+		a.client.leave();
+		expect(a.client.snapshot.searching).toBe(false);
+		expect((await until(a.client, "a ended", (s) => s.phase === "ended")).searching).toBe(false);
+		// An ended chat not left by next() is followed by no search.
+		await until(a.client, "a back in the lobby", (s) => s.connected);
+		expect(a.client.snapshot).toMatchObject({ phase: "ended", endReason: "you_left", searching: false });
+	});
+
+	it("replaced: true from another tab's takeover (4409) until this tab connects again, through back()", async () => {
+		const a = tab();
+		a.client.connect();
+		await until(a.client, "a connected", (s) => s.connected);
+		expect(a.client.snapshot.replaced).toBe(false);
+		const other = tab(a, { ownSession: true });
+		other.client.connect();
+		await until(other.client, "the other tab connected", (s) => s.connected);
+		// The lobby's 4409: under wrangler dev its close event can come some seconds late.
+		const taken = await until(a.client, "a replaced", (s) => s.replaced, 15_000);
+		expect(taken).toMatchObject({ phase: "idle", connected: false, error: { code: "replaced" } });
+		a.client.back();
+		expect(a.client.snapshot).toMatchObject({ replaced: true, error: null });
+		a.client.connect();
+		expect(a.client.snapshot.replaced).toBe(false);
+		await until(a.client, "a connected again", (s) => s.connected);
+		expect((await until(other.client, "the other tab replaced", (s) => s.replaced, 15_000)).phase).toBe("idle");
+	});
+
+	it("replaced after a chat taken over by another tab; start() takes it back", async () => {
+		const { a } = await pair();
+		const other = tab(a, { ownSession: true });
+		other.client.connect();
+		await until(other.client, "the other tab chatting", chatting);
+		const ended = await until(a.client, "a replaced", (s) => s.phase === "ended", 15_000);
+		expect(ended).toMatchObject({ endReason: "replaced", replaced: true, searching: false });
+		other.client.close();
+		a.client.start({ gender: "female", preference: "any" });
+		expect(a.client.snapshot.replaced).toBe(false);
+		await until(a.client, "a back in the chat", chatting, 15_000);
 	});
 
 	it("report ends the chat on both sides", async () => {

@@ -1,6 +1,7 @@
 // Flamingo Chat in the browser: wires the page (index.html) to FlamingoClient.
-// Every screen is drawn from the client's snapshot; the few things the page
-// decides itself are at the top of render().
+// Every screen is drawn from the client's snapshot (with the age gate's
+// answer); the page tells the client the start screen's preferences, so that
+// its next() always knows them.
 import { GENDERS, PREFERENCES } from "../../protocol/schemas";
 import { FlamingoClient, type Preferences, type Snapshot } from "../flamingo-client";
 import { createAgeGate } from "./age-gate";
@@ -31,7 +32,10 @@ const memo = new ChatMemo();
 
 // ---- age gate and start screen ----------------------------------------------------
 
-const age = createAgeGate(() => render(client.snapshot));
+const age = createAgeGate(() => {
+	offerPrefs();
+	render(client.snapshot);
+});
 
 const gender = byId<HTMLSelectElement>("gender");
 const preference = byId<HTMLSelectElement>("preference");
@@ -44,7 +48,29 @@ const currentPrefs = (): SavedPrefs => ({
 	preference: isOneOf(PREFERENCES, preference.value) ? preference.value : "any",
 	interests: chips.values(),
 });
-const remember = () => savePrefs(currentPrefs());
+
+/** What a search sends: the start screen's preferences and the age group (null until it is known). */
+function searchPrefs(prefs: SavedPrefs): Preferences | null {
+	const ageBand = age.band();
+	if (!ageBand) return null;
+	const p: Preferences = { gender: prefs.gender, preference: prefs.preference, ageBand };
+	if (prefs.interests.length > 0) p.interests = prefs.interests;
+	return p;
+}
+
+/**
+ * The client's next() searches with the start screen's preferences, also in
+ * a tab that took a chat over from another one (ready.chat) and so never
+ * called start().
+ */
+function offerPrefs(): void {
+	const p = searchPrefs(currentPrefs());
+	if (p) client.setPreferences(p);
+}
+const remember = () => {
+	savePrefs(currentPrefs());
+	offerPrefs();
+};
 
 const chips = createChips({
 	input: byId<HTMLInputElement>("interests"),
@@ -56,29 +82,18 @@ const chips = createChips({
 });
 gender.addEventListener("change", remember);
 preference.addEventListener("change", remember);
-
-/**
- * Another tab of ours took over (the chat socket or the lobby was closed 4409,
- * and FlamingoClient does not reconnect after that): this tab offers Use here
- * and says so in the status line, until the person acts here.
- */
-let parked = false;
-/** The snapshot said "replaced" last time (parking happens once, when it starts saying so). */
-let wasReplaced = false;
+offerPrefs();
 
 function startSearch(): void {
-	parked = false;
-	const ageBand = age.band();
-	if (!ageBand) {
+	const prefs = currentPrefs();
+	const p = searchPrefs(prefs);
+	if (!p) {
 		// Not answered (storage was cleared meanwhile): ask first.
 		if (client.snapshot.phase === "ended") client.back();
 		age.ask();
 		return;
 	}
-	const prefs = currentPrefs();
 	savePrefs(prefs);
-	const p: Preferences = { gender: prefs.gender, preference: prefs.preference, ageBand };
-	if (prefs.interests.length > 0) p.interests = prefs.interests;
 	client.start(p);
 }
 
@@ -95,27 +110,22 @@ byId("cancel").addEventListener("click", () => {
 
 // ---- chat and ended screens ------------------------------------------------------
 
-/** Set by Next in a chat: the page shows "looking" while the client leaves and queues again. */
-let nexting = false;
-
 /**
- * Next looks again with the preferences on the start screen, not with the
- * client's next(): this tab may have taken the chat over from another one
- * (ready.chat), and then the client never heard its preferences.
+ * Next in a chat: the client leaves and looks again with the start screen's
+ * preferences (offerPrefs); its snapshot says `searching` meanwhile, and the
+ * page shows "looking". From the ended screen: a new search from the start screen.
  */
 function nextStranger(): void {
-	parked = false;
 	const phase = client.snapshot.phase;
 	if (phase === "chatting" || phase === "joining") {
-		nexting = true;
-		client.leave();
+		if (age.band()) client.next();
+		else {
+			// Not answered (storage was cleared meanwhile): leave, and ask first.
+			client.leave();
+			age.ask();
+		}
 	} else if (phase === "ended" || phase === "idle") startSearch();
 }
-
-// The chat left by Next has ended (render shows "looking" meanwhile): search again.
-client.on("chat_ended", ({ reason }) => {
-	if (nexting && reason === "you_left") startSearch();
-});
 
 const messages = new MessageList(byId<HTMLOListElement>("messages"), (m) => {
 	announce(`Stranger: ${m.content}`);
@@ -135,9 +145,7 @@ byId("end").addEventListener("click", () => client.leave());
 byId("next-stranger").addEventListener("click", nextStranger);
 byId("back").addEventListener("click", () => client.back());
 byId("use-here").addEventListener("click", () => {
-	parked = false;
-	client.connect(); // the lobby's ready.chat brings back the chat if it still lives
-	render(client.snapshot);
+	client.connect(); // no longer `replaced`; the lobby's ready.chat brings back the chat if it still lives
 	byId("next-stranger").focus();
 });
 
@@ -169,7 +177,8 @@ function screenFor(s: Snapshot): ScreenName {
 		case "chatting":
 			return "chat";
 		case "ended":
-			return nexting ? "waiting" : "ended";
+			// The chat left by Next: the next search is under way.
+			return s.searching ? "waiting" : "ended";
 	}
 }
 
@@ -199,14 +208,6 @@ let challenged = false;
 
 function render(s: Snapshot): void {
 	if (s.connected) everConnected = true;
-	const leaving =
-		s.phase === "chatting" || s.phase === "joining" || (s.phase === "ended" && s.endReason === "you_left");
-	if (!leaving) nexting = false;
-
-	const replaced = (s.phase === "ended" && s.endReason === "replaced") || s.error?.code === "replaced";
-	if (replaced && !wasReplaced) parked = true;
-	wasReplaced = replaced;
-
 	const screen = screenFor(s);
 	const first = screens.current === null;
 	if (screens.show(screen)) {
@@ -233,12 +234,13 @@ function render(s: Snapshot): void {
 	if (screen === "chat" || screen === "ended") {
 		messages.render(s.transcript);
 		screens.renderChat(s, chat);
-		if (screen === "ended") screens.renderEnded(s, parked);
+		if (screen === "ended") screens.renderEnded(s);
 	}
 	const refusedKey = screen === "chat" ? (refusedLast(s)?.key ?? null) : null;
 	if (refusedKey !== null && refusedKey !== refusedSaid) announce(`Not sent. ${LINK_BLOCKED}`);
 	refusedSaid = refusedKey;
-	const lost = !s.connected && everConnected && !parked && screen !== "ended";
+	// Another tab took over (`replaced`): nothing is lost, this tab waits to be used again.
+	const lost = !s.connected && everConnected && !s.replaced && screen !== "ended";
 	if (!lost) {
 		lostAt = null;
 		clearTimeout(lostTimer);
@@ -247,7 +249,7 @@ function render(s: Snapshot): void {
 		lostTimer = setTimeout(() => render(client.snapshot), STILL_LOST_MS);
 	}
 	let said = statusFor(s, screen, everConnected, chat?.joined ?? false);
-	if (parked && screen === "start" && !s.connected) said = STATUS.elsewhere;
+	if (s.replaced && screen === "start" && !s.connected) said = STATUS.elsewhere;
 	else if (lost && lostAt !== null && Date.now() - lostAt >= STILL_LOST_MS) said = STATUS.stillLost;
 	// A link the gate refused is explained next to the message box, not up here.
 	status.render(said, s.error?.code === "link_blocked" ? null : s.error, lost);

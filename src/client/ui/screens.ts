@@ -119,11 +119,11 @@ export class Screens {
 		show(this.chatParts.linkNote, this.current === "chat" && refusedLast(s) !== null);
 	}
 
-	/** `parked`: another tab has this identity; offer to take it back rather than a next stranger. */
-	renderEnded(s: Snapshot, parked: boolean): void {
+	/** `s.replaced`: another tab has this identity; offer to take it back rather than a next stranger. */
+	renderEnded(s: Snapshot): void {
 		setText(this.endedParts.reason, s.endReason ? END_REASONS[s.endReason] : "The chat ended.");
-		show(this.endedParts.useHere, parked);
-		show(this.endedParts.nextStranger, !parked);
+		show(this.endedParts.useHere, s.replaced);
+		show(this.endedParts.nextStranger, !s.replaced);
 	}
 }
 
