@@ -29,6 +29,7 @@ import {
 	type Gender,
 	MAX_CONTENT_CHARS,
 	type Presence,
+	REPORT_AFTER_END_MS,
 	type ServerEventType,
 	type ServerPayload,
 } from "../protocol/schemas";
@@ -91,7 +92,8 @@ export interface Snapshot {
 	queuedAt: number | null;
 	/** Whether interests were given, so the first seconds only try people sharing one. */
 	withInterests: boolean;
-	partner: { gender: Gender; sharedInterests: string[] } | null;
+	/** From `match_found`; `language` only when the partner gave one. */
+	partner: { gender: Gender; sharedInterests: string[]; language?: string } | null;
 	partnerOnline: boolean;
 	partnerTyping: boolean;
 	transcript: Transcript | null;
@@ -113,6 +115,14 @@ export interface Snapshot {
 	 * connect(), start() or next().
 	 */
 	replaced: boolean;
+	/**
+	 * The chat that ended last, which the lobby's `report` still takes for 5
+	 * minutes after `endedAt` (local clock; reportEnded()): `reported` once
+	 * the server answered `reported` (or the chat ended by our report). Null
+	 * before any chat ended, after a new match, and after a chat another tab
+	 * took over (it may still live there).
+	 */
+	endedChat: { chatId: string; endedAt: number; reported: boolean } | null;
 }
 
 export interface ClientOptions {
@@ -171,6 +181,7 @@ const initialSnapshot = (): Snapshot => ({
 	challenge: null,
 	searching: false,
 	replaced: false,
+	endedChat: null,
 });
 
 function randomKey(): string {
@@ -206,6 +217,8 @@ export class FlamingoClient {
 	 * same nonce) knows it is stale and leaves the new one alone.
 	 */
 	private solving: { nonce: string } | null = null;
+	/** A report of the ended chat asked for before the lobby was ready: sent on `ready`. */
+	private pendingLobbyReport: LobbyFrame | null = null;
 	/** Leave or report asked for while the chat socket was reconnecting: sent once it is back. */
 	private pendingControl: ChatFrame | null = null;
 	/**
@@ -379,6 +392,24 @@ export class FlamingoClient {
 	}
 
 	/**
+	 * Reports the partner of the chat that ended last (`snapshot.endedChat`),
+	 * on the lobby: allowed for 5 minutes after its end. Sent at once, or right
+	 * after `ready` if the lobby is still opening; `reported` sets
+	 * `endedChat.reported`. Returns whether it was sent or queued.
+	 */
+	reportEnded(reason?: string): boolean {
+		const ended = this.state.endedChat;
+		if (!ended || ended.reported || Date.now() - ended.endedAt >= REPORT_AFTER_END_MS) return false;
+		const frame: LobbyFrame = { type: "report", payload: { chat_id: ended.chatId, ...(reason ? { reason } : {}) } };
+		if (this.lobbyReady) this.sendLobby(frame);
+		else {
+			this.pendingLobbyReport = frame;
+			this.openLobby();
+		}
+		return true;
+	}
+
+	/**
 	 * Next stranger: leaves the current chat if any, then looks again with the
 	 * preferences of the last start() or setPreferences(). `searching` is true
 	 * from here on, also while the chat being left ends.
@@ -549,9 +580,13 @@ export class FlamingoClient {
 		this.ticketRetries = 0;
 		this.receipts.reset();
 		removeKey(this.session, CHAT_KEY);
+		const chatId = this.state.transcript?.chatId;
 		this.update({
 			phase: "ended",
 			endReason: reason,
+			// Reportable from the lobby for 5 minutes; not a chat that may live on in another tab.
+			endedChat:
+				chatId && reason !== "replaced" ? { chatId, endedAt: Date.now(), reported: reason === "you_reported" } : null,
 			partnerOnline: false,
 			partnerTyping: false,
 			connected: false,
@@ -596,7 +631,7 @@ export class FlamingoClient {
 		queue_joined: (p) => this.onQueueJoined(p),
 		// Answers that change nothing here; on() still passes them on.
 		queue_left: () => {},
-		reported: () => {},
+		reported: (p) => this.onReported(p),
 		pong: () => {},
 		match_found: (p) => this.onMatchFound(p),
 		chat_joined: (p) => this.onChatJoined(p),
@@ -625,6 +660,9 @@ export class FlamingoClient {
 		writeJson(this.storage, IDENTITY_KEY, { user_id: p.user_id, token: p.token });
 		this.lobbyReady = true;
 		this.update({ userId: p.user_id, presence: p.presence });
+		const report = this.pendingLobbyReport;
+		this.pendingLobbyReport = null;
+		if (report) this.sendLobby(report);
 		if (p.chat) {
 			this.rejoin(p.chat.chat_id, p.chat.chat_url);
 			return;
@@ -643,6 +681,11 @@ export class FlamingoClient {
 		else this.joinQueue();
 	}
 
+	private onReported(p: ServerPayload<"reported">): void {
+		const ended = this.state.endedChat;
+		if (ended?.chatId === p.chat_id && !ended.reported) this.update({ endedChat: { ...ended, reported: true } });
+	}
+
 	private onQueueJoined(p: ServerPayload<"queue_joined">): void {
 		this.update({ phase: "waiting", waiting: p.waiting, queuedAt: Date.now(), connected: true });
 	}
@@ -656,13 +699,20 @@ export class FlamingoClient {
 		this.update({
 			phase: "joining",
 			connected: false,
-			partner: { gender: p.partner.gender, sharedInterests: p.shared_interests },
+			partner: {
+				gender: p.partner.gender,
+				sharedInterests: p.shared_interests,
+				...(p.partner.language ? { language: p.partner.language } : {}),
+			},
 			partnerOnline: false,
 			partnerTyping: false,
 			transcript,
 			waiting: null,
 			queuedAt: null,
+			// The server takes reports of the last ended chat only: that is now this one, once it ends.
+			endedChat: null,
 		});
+		this.pendingLobbyReport = null;
 		this.openChat(p.chat_url);
 	}
 
@@ -752,7 +802,9 @@ export class FlamingoClient {
 		if (same) this.receipts.restore(transcript.lastReceived);
 		else this.receipts.reset();
 		writeJson(this.session, CHAT_KEY, transcript);
-		this.update({ phase: "joining", connected: false, transcript, endReason: null });
+		// A chat that lives after all is reported on its own socket, not from the lobby.
+		const endedChat = this.state.endedChat?.chatId === chatId ? null : this.state.endedChat;
+		this.update({ phase: "joining", connected: false, transcript, endReason: null, endedChat });
 		this.openChat(chatUrl);
 	}
 

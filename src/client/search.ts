@@ -18,6 +18,8 @@ const preferencesSchema = v.object({
 	interests: v.optional(v.array(v.string())),
 	/** Adults and teens are never matched; omitted means adult. */
 	ageBand: v.optional(v.picklist(AGE_BANDS)),
+	/** Inside the interest window only people who gave the same language (lowercase ISO 639-1); omitted means any. */
+	language: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2,3}$/))),
 });
 export type Preferences = v.InferOutput<typeof preferencesSchema>;
 
@@ -79,6 +81,7 @@ export class Search {
 			preference: p.preference,
 			...(p.interests?.length ? { interests: p.interests } : {}),
 			...(p.ageBand ? { age_band: p.ageBand } : {}),
+			...(p.language ? { language: p.language } : {}),
 		};
 	}
 }

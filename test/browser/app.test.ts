@@ -35,6 +35,10 @@ afterAll(async () => {
 
 type AgeBand = "adult" | "teen";
 
+const joinsBy = new WeakMap<Page, Record<string, unknown>[]>();
+/** Every join_queue payload a page of person() sent, in order. */
+const joinsSent = (page: Page) => joinsBy.get(page) ?? [];
+
 /**
  * A person in a fresh browser profile, past the age gate (as an adult unless
  * told otherwise) and on the start screen; with `age` null, on the age gate.
@@ -43,9 +47,14 @@ async function person(
 	width = 1280,
 	colorScheme: "light" | "dark" = "light",
 	age: AgeBand | null = "adult",
+	/** The browser's language (navigator.language): the start screen's default language. */
+	locale = "en-US",
+	/** Before the page opens: permissions, init scripts. */
+	prepare?: (context: BrowserContext) => Promise<void>,
 ): Promise<Page> {
-	const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
+	const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme, locale });
 	contexts.push(context);
+	await prepare?.(context);
 	const page = await context.newPage();
 	page.on("dialog", (d) => {
 		dialogs.push(`${d.type()}: ${d.message()}`);
@@ -53,6 +62,14 @@ async function person(
 	});
 	page.on("pageerror", (e) => {
 		throw new Error(`page error: ${e.message}`);
+	});
+	const joins: Record<string, unknown>[] = [];
+	joinsBy.set(page, joins);
+	page.on("websocket", (ws) => {
+		ws.on("framesent", ({ payload }) => {
+			const e = JSON.parse(String(payload)) as { type: string; payload: Record<string, unknown> };
+			if (e.type === "join_queue") joins.push(e.payload);
+		});
 	});
 	await page.goto(server.baseUrl);
 	await expect.poll(() => screen(page)).toBe("age");
@@ -109,6 +126,51 @@ const sent = (page: Page) => page.getByTestId("msg-out");
 const sentTexts = (page: Page) => sent(page).getByTestId("msg-text").allTextContents();
 /** Acked: sent, or already delivered (the partner's receipt may come with the ack). */
 const ACKED = /^(sent|delivered)$/;
+
+/** Makes the page hidden or visible to the app (document.hidden, visibilityState, visibilitychange). */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+	await page.evaluate((h) => {
+		Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+		Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+		document.dispatchEvent(new Event("visibilitychange"));
+	}, hidden);
+}
+
+/** Records every `flamingo:sound` the app plays from now on (its test hook: no audio is listened to). */
+async function recordSounds(page: Page): Promise<() => Promise<string[]>> {
+	await page.evaluate(() => {
+		const w = window as unknown as { sounds: string[] };
+		w.sounds = [];
+		window.addEventListener("flamingo:sound", (e) => w.sounds.push((e as CustomEvent<{ kind: string }>).detail.kind));
+	});
+	return () => page.evaluate(() => (window as unknown as { sounds: string[] }).sounds);
+}
+
+/**
+ * Notifications granted, and a Notification that records what is shown (and
+ * every permission request) instead of showing it; installed before the app loads.
+ */
+async function recordNotifications(context: BrowserContext): Promise<void> {
+	await context.grantPermissions(["notifications"]);
+	await context.addInitScript(() => {
+		const Real = window.Notification;
+		const w = window as unknown as { shown: { title: string; body?: string }[]; asked: number };
+		w.shown = [];
+		w.asked = 0;
+		function Recorded(this: { close(): void }, title: string, options?: NotificationOptions) {
+			w.shown.push({ title, body: options?.body });
+			this.close = () => {};
+		}
+		Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+		Object.defineProperty(Recorded, "requestPermission", {
+			value: () => {
+				w.asked++;
+				return Real.requestPermission();
+			},
+		});
+		(window as unknown as { Notification: unknown }).Notification = Recorded;
+	});
+}
 
 async function shoot(page: Page, name: string): Promise<void> {
 	await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
@@ -259,6 +321,245 @@ describe("the browser app", () => {
 		await waitForScreen(b, "waiting");
 	});
 
+	it("the start screen's language defaults to the browser's, is sent with the search and remembered; the chat header shows the stranger's", async () => {
+		/** The join_queue payloads `page` sends from now on. */
+		const joinsOf = (page: Page) => {
+			const before = joinsSent(page).length;
+			return () => joinsSent(page).slice(before);
+		};
+		const a = await person(1280, "light", "adult", "pt-BR");
+		const b = await person(1280, "light", "adult", "de");
+		expect(await a.getByTestId("language").inputValue()).toBe("pt");
+		expect(await a.locator("#language option:checked").textContent()).toBe("Portuguese");
+		expect(await b.getByTestId("language").inputValue()).toBe("de");
+		// "Any language", and a list of common languages by name.
+		expect(await a.locator("#language option[value='']").textContent()).toBe("Any language");
+		expect(await a.locator("#language option").count()).toBeGreaterThan(20);
+
+		// b chooses Portuguese too: the same language matches at once, and each header says it.
+		await b.getByTestId("language").selectOption("pt");
+		const aJoins = joinsOf(a);
+		const bJoins = joinsOf(b);
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		await start(b, "male", "any");
+		await Promise.all([waitForScreen(a, "chat"), waitForScreen(b, "chat")]);
+		expect(aJoins()).toEqual([{ gender: "female", preference: "any", age_band: "adult", language: "pt" }]);
+		expect(bJoins()).toEqual([{ gender: "male", preference: "any", age_band: "adult", language: "pt" }]);
+		await expect.poll(() => a.locator("#shared").textContent()).toBe("Male · Speaks Portuguese");
+		await expect.poll(() => b.locator("#shared").textContent()).toBe("Female · Speaks Portuguese");
+
+		// Remembered across a visit, "Any language" included; with it no language is sent, and none shown.
+		await b.getByTestId("end").click();
+		await waitForScreen(b, "ended");
+		await b.reload();
+		await waitForScreen(b, "start");
+		expect(await b.getByTestId("language").inputValue()).toBe("pt");
+		await b.getByTestId("language").selectOption("");
+		await b.reload();
+		await waitForScreen(b, "start");
+		expect(await b.getByTestId("language").inputValue()).toBe("");
+		// A browser language outside the common list is added to it and chosen.
+		const c = await person(1280, "light", "adult", "gl-ES");
+		expect(await c.getByTestId("language").inputValue()).toBe("gl");
+		const cJoins = joinsOf(c);
+		const bAgain = joinsOf(b);
+		await start(c, "female", "any");
+		await waitForScreen(c, "waiting");
+		await start(b, "male", "any");
+		await Promise.all([waitForScreen(b, "chat"), waitForScreen(c, "chat", 20_000)]);
+		expect(bAgain()).toEqual([{ gender: "male", preference: "any", age_band: "adult" }]);
+		expect(cJoins()).toEqual([{ gender: "female", preference: "any", age_band: "adult", language: "gl" }]);
+		await expect.poll(() => b.locator("#shared").textContent()).toBe("Female · Speaks Galician");
+		await expect.poll(() => c.locator("#shared").textContent()).toBe("Male");
+	});
+
+	it("the ended screen keeps a Report for the chat that just ended: the reason picker, the lobby's report, then Reported", async () => {
+		const [a, b] = await matchedPair();
+		const reports: unknown[] = [];
+		const answers: unknown[] = [];
+		a.on("websocket", (ws) => {
+			ws.on("framesent", ({ payload }) => {
+				const e = JSON.parse(String(payload)) as { type: string; payload: unknown };
+				if (e.type === "report") reports.push({ url: new URL(ws.url()).pathname, ...(e.payload as object) });
+			});
+			ws.on("framereceived", ({ payload }) => {
+				const e = JSON.parse(String(payload)) as { type: string; payload: unknown };
+				if (e.type === "reported") answers.push(e.payload);
+			});
+		});
+		const chatId = await a.evaluate(() => JSON.parse(sessionStorage.getItem("flamingo.chat") ?? "{}").chatId as string);
+		await say(a, "hi");
+		await expect.poll(() => received(b).count()).toBe(1);
+		// The stranger insults and leaves at once.
+		await b.getByTestId("end").click();
+		await waitForScreen(a, "ended");
+		const button = a.getByTestId("report-ended");
+		await button.waitFor({ state: "visible" });
+		expect(await button.textContent()).toBe("Report");
+		expect(await button.isEnabled()).toBe(true);
+		// The one who left may report too.
+		await b.getByTestId("report-ended").waitFor({ state: "visible" });
+
+		await button.click();
+		expect(await button.getAttribute("aria-expanded")).toBe("true");
+		await a.getByTestId("report-reason").waitFor({ state: "visible" });
+		expect(await a.locator("#report-title").textContent()).toMatch(/never matched again/);
+		await shoot(a, "report-ended-1280-light");
+		await a.getByTestId("report-reason").selectOption("harassment");
+		await a.getByTestId("report-confirm").click();
+		await expect.poll(() => button.textContent()).toBe("Reported");
+		expect(await button.isDisabled()).toBe(true);
+		expect(await a.getByTestId("report-reason").isHidden()).toBe(true);
+		expect(reports).toEqual([{ url: "/ws", chat_id: chatId, reason: "harassment" }]);
+		expect(answers).toEqual([{ chat_id: chatId }]);
+		await expect.poll(() => announced(a)).toContain("Reported.");
+		expect(await screen(a)).toBe("ended");
+
+		// A chat ended by a report in it is reported already.
+		const [c] = await matchedPair();
+		await c.getByTestId("report").click();
+		await c.getByTestId("report-confirm").click();
+		await waitForScreen(c, "ended");
+		await expect.poll(() => c.getByTestId("report-ended").textContent()).toBe("Reported");
+		expect(await c.getByTestId("report-ended").isDisabled()).toBe(true);
+	});
+
+	it("away from the tab: the title says Stranger found and counts unread messages; an optional sound, remembered", async () => {
+		const a = await person();
+		const b = await person();
+		// Off by default.
+		expect(await a.getByTestId("sound-toggle").isChecked()).toBe(false);
+		expect(await a.getByLabel("Play a short sound for a new stranger and new messages").isVisible()).toBe(true);
+		await a.getByTestId("sound-toggle").check();
+		await a.reload();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("sound-toggle").isChecked()).toBe(true);
+		const aSounds = await recordSounds(a);
+		const bSounds = await recordSounds(b);
+
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		await setHidden(a, true);
+		await start(b, "male", "any");
+		await expect.poll(() => a.title()).toBe("Stranger found · Flamingo Chat");
+		await waitForScreen(b, "chat");
+		await say(b, "hello?");
+		await expect.poll(() => a.title()).toBe("(1) Flamingo Chat");
+		await say(b, "anyone?");
+		await expect.poll(() => a.title()).toBe("(2) Flamingo Chat");
+		expect(await b.title()).toBe("Flamingo Chat");
+
+		await setHidden(a, false);
+		expect(await a.title()).toBe("Flamingo Chat");
+		await say(b, "there you are");
+		await expect.poll(() => received(a).count()).toBe(3);
+		expect(await a.title()).toBe("Flamingo Chat");
+		// a chose the sound: the match and every message; b did not: none.
+		expect(await aSounds()).toEqual(["match", "message", "message", "message"]);
+		expect(await bSounds()).toEqual([]);
+
+		// Turned off, it stays off.
+		await say(a, "hi");
+		await a.getByTestId("end").click();
+		await waitForScreen(a, "ended");
+		await a.getByTestId("back").click();
+		await waitForScreen(a, "start");
+		await a.getByTestId("sound-toggle").uncheck();
+		await a.reload();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("sound-toggle").isChecked()).toBe(false);
+	});
+
+	it("an optional notification on a match while the tab is hidden, asked for only when turned on", async () => {
+		const a = await person(1280, "light", "adult", "en-US", recordNotifications);
+		const shown = () => a.evaluate(() => (window as unknown as { shown: unknown[] }).shown);
+		const asked = () => a.evaluate(() => (window as unknown as { asked: number }).asked);
+		expect(await a.getByTestId("notify-toggle").isChecked()).toBe(false);
+		expect(await asked()).toBe(0);
+
+		// Off: a match while hidden notifies nobody (the title still says it).
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		await setHidden(a, true);
+		const b = await person();
+		await start(b, "male", "any");
+		await expect.poll(() => a.title()).toBe("Stranger found · Flamingo Chat");
+		await setHidden(a, false);
+		await waitForScreen(a, "chat");
+		await a.getByTestId("end").click();
+		await waitForScreen(a, "ended");
+		await a.getByTestId("back").click();
+		await waitForScreen(a, "start");
+		expect(await shown()).toEqual([]);
+		expect(await asked()).toBe(0);
+
+		// On: the permission is asked for then, and the choice remembered.
+		await a.getByTestId("notify-toggle").check();
+		await expect.poll(asked).toBe(1);
+		expect(await a.getByTestId("notify-toggle").isChecked()).toBe(true);
+		await a.reload();
+		await waitForScreen(a, "start");
+		expect(await a.getByTestId("notify-toggle").isChecked()).toBe(true);
+		expect(await asked()).toBe(0); // a fresh page: nothing asked at load
+
+		// A match while visible: no notification; while hidden: one.
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		const c = await person();
+		await start(c, "male", "any");
+		await waitForScreen(a, "chat");
+		expect(await shown()).toEqual([]);
+		await a.getByTestId("end").click();
+		await waitForScreen(a, "ended");
+		await a.getByTestId("back").click();
+		await waitForScreen(a, "start");
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		await setHidden(a, true);
+		const d = await person();
+		await start(d, "male", "any");
+		await waitForScreen(d, "chat");
+		await expect.poll(shown).toEqual([{ title: "Stranger found", body: "Say hi on Flamingo Chat." }]);
+	});
+
+	it("the online counter is true: the two who chat count, it polls only while visible and never shows an old figure", async () => {
+		// /api/stats as a stale cache would answer it: 1 online, whatever the truth.
+		const a = await person(1280, "light", "adult", "en-US", async (context) => {
+			await context.route("**/api/stats", (route) =>
+				route.fulfill({
+					json: { online: 1, waiting: 0, chatting: 0, active_chats: 0, reports_24h: 0, challenges_24h: 0 },
+				}),
+			);
+		});
+		const polls: number[] = [];
+		a.on("request", (r) => {
+			if (new URL(r.url()).pathname === "/api/stats") polls.push(Date.now());
+		});
+		const shown = () => a.getByTestId("online-count").textContent();
+		await start(a, "female", "any");
+		await waitForScreen(a, "waiting");
+		const b = await person();
+		await start(b, "male", "any");
+		await Promise.all([waitForScreen(a, "chat"), waitForScreen(b, "chat")]);
+		await a.getByTestId("partner-status").waitFor({ state: "hidden" });
+		const matchedAt = Date.now();
+		// The next poll says 1; a and the stranger are two.
+		await expect.poll(() => polls.filter((t) => t > matchedAt).length, { timeout: 12_000 }).toBeGreaterThan(0);
+		await expect.poll(shown).toBe("2");
+
+		// In the background: no polls, and the figure ages out to "—" rather than stay as it was.
+		await setHidden(a, true);
+		const before = polls.length;
+		await a.waitForTimeout(23_000);
+		expect(polls.length).toBe(before);
+		expect(await shown()).toBe("—");
+		// Visible again: a poll at once.
+		await setHidden(a, false);
+		await expect.poll(() => polls.length, { timeout: 2_000 }).toBe(before + 1);
+		await expect.poll(shown).toBe("2");
+	});
+
 	it("another tab takes the chat over: this one offers Use here; Next there looks again with the start screen's preferences", async () => {
 		const [a, b] = await matchedPair();
 		// A second tab of a's browser: the same identity (localStorage), its own sessionStorage.
@@ -285,7 +586,9 @@ describe("the browser app", () => {
 		await a2.getByTestId("next").click();
 		await waitForScreen(a2, "waiting");
 		await waitForScreen(b, "ended");
-		await expect.poll(() => joins).toEqual([{ gender: "female", preference: "any", age_band: "adult" }]);
+		await expect
+			.poll(() => joins)
+			.toEqual([{ gender: "female", preference: "any", age_band: "adult", language: "en" }]);
 
 		// Use here takes it back: the first tab offers a next stranger, the second is the one elsewhere.
 		await a.getByTestId("use-here").click();

@@ -297,6 +297,35 @@ describe("FlamingoClient", () => {
 		expect(b.client.snapshot.phase).toBe("idle");
 	});
 
+	it("reportEnded: the lobby's report of the chat that just ended, once; reported in endedChat; language goes with the search", async () => {
+		const a = tab();
+		const b = tab();
+		a.client.start({ gender: "female", preference: "any", language: "pt" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any", language: "pt" });
+		await until(a.client, "a chatting", chatting);
+		expect(a.sent.find((f) => f.type === "join_queue")?.payload).toEqual({
+			gender: "female",
+			preference: "any",
+			language: "pt",
+		});
+		expect(a.client.snapshot.partner).toEqual({ gender: "male", sharedInterests: [], language: "pt" });
+		expect(a.client.snapshot.endedChat).toBeNull();
+		expect(a.client.reportEnded("spam")).toBe(false); // a live chat is reported inside it
+		const chatId = a.client.snapshot.transcript?.chatId;
+		b.client.leave();
+		const ended = await until(a.client, "a ended", (s) => s.phase === "ended");
+		expect(ended.endedChat).toMatchObject({ chatId, reported: false });
+		// Right after the end, before the lobby's `ready`: it goes right behind it.
+		expect(a.client.reportEnded("harassment")).toBe(true);
+		await until(a.client, "reported", (s) => s.endedChat?.reported === true);
+		expect(a.sent.filter((f) => f.type === "report")).toEqual([
+			expect.objectContaining({ type: "report", payload: { chat_id: chatId, reason: "harassment" } }),
+		]);
+		expect(a.client.reportEnded("spam")).toBe(false);
+		expect(a.client.snapshot.error).toBeNull();
+	});
+
 	it("cancel leaves the queue", async () => {
 		const a = tab();
 		a.client.start({ gender: "male", preference: "male", interests: ["Rare Interest"] });

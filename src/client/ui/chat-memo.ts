@@ -1,11 +1,12 @@
 // What the page knows about the current chat beyond the client's snapshot,
 // kept in sessionStorage so that a reload still shows it: the stranger's
-// gender and shared interests (ready.chat does not repeat them) and whether
+// gender, language and shared interests (ready.chat does not repeat them) and whether
 // the stranger has joined yet (else an absent stranger is "not here yet"
 // rather than "reconnecting").
 import { GENDERS } from "../../protocol/schemas";
 import type { Snapshot } from "../flamingo-client";
 import { readJson, removeKey, webStorage, writeJson } from "../web-storage";
+import { languageCode } from "./language";
 import { isOneOf } from "./prefs";
 
 const KEY = "flamingo.ui.chat";
@@ -25,7 +26,11 @@ function read(): ChatInfo | null {
 	const p = v.partner;
 	const partner =
 		p && isOneOf(GENDERS, p.gender) && Array.isArray(p.sharedInterests)
-			? { gender: p.gender, sharedInterests: p.sharedInterests.filter((i) => typeof i === "string") }
+			? {
+					gender: p.gender,
+					sharedInterests: p.sharedInterests.filter((i) => typeof i === "string"),
+					...(languageCode(p.language) ? { language: p.language } : {}),
+				}
 			: null;
 	return { chatId: v.chatId, partner, withInterests: v.withInterests === true, joined: v.joined === true };
 }

@@ -12,16 +12,19 @@ import { createChips } from "./chips";
 import { bindComposer } from "./composer";
 import { byId } from "./dom";
 import { bindKeys } from "./keys";
+import { fillLanguages, fromLocale, languageCode } from "./language";
 import { MessageList } from "./messages";
 import { createNextButton } from "./next-button";
+import { createNotifier } from "./notify";
 import { isOneOf, loadPrefs, type SavedPrefs, savePrefs } from "./prefs";
 import { createReportPanel } from "./report";
+import { EndedReport } from "./report-ended";
 import { refusedLast, type ScreenName, Screens } from "./screens";
-import { pollOnlineCount } from "./stats";
+import { createSound } from "./sound";
+import { knownOnline, pollOnlineCount } from "./stats";
 import { StatusLine, statusFor } from "./status";
-import { CHALLENGE_NOTE, END_REASONS, LINK_BLOCKED, STATUS } from "./texts";
-
-const TITLE = document.title;
+import { createTabTitle } from "./tab-title";
+import { CHALLENGE_NOTE, END_REASONS, LINK_BLOCKED, REPORT_PANEL, STATUS } from "./texts";
 
 const solver = workerSolver();
 const client = new FlamingoClient({ baseUrl: location.origin, solveChallenge: solver.solve });
@@ -39,14 +42,18 @@ const age = createAgeGate(() => {
 
 const gender = byId<HTMLSelectElement>("gender");
 const preference = byId<HTMLSelectElement>("preference");
+const language = byId<HTMLSelectElement>("language");
 const saved = loadPrefs();
 if (saved.gender) gender.value = saved.gender;
 if (saved.preference) preference.value = saved.preference;
+// The browser's language until the person saves another choice ("Any language" included).
+fillLanguages(language, saved.language, fromLocale(navigator.language));
 
 const currentPrefs = (): SavedPrefs => ({
 	gender: isOneOf(GENDERS, gender.value) ? gender.value : "other",
 	preference: isOneOf(PREFERENCES, preference.value) ? preference.value : "any",
 	interests: chips.values(),
+	language: languageCode(language.value),
 });
 
 /** What a search sends: the start screen's preferences and the age group (null until it is known). */
@@ -55,6 +62,7 @@ function searchPrefs(prefs: SavedPrefs): Preferences | null {
 	if (!ageBand) return null;
 	const p: Preferences = { gender: prefs.gender, preference: prefs.preference, ageBand };
 	if (prefs.interests.length > 0) p.interests = prefs.interests;
+	if (prefs.language) p.language = prefs.language;
 	return p;
 }
 
@@ -82,6 +90,7 @@ const chips = createChips({
 });
 gender.addEventListener("change", remember);
 preference.addEventListener("change", remember);
+language.addEventListener("change", remember);
 offerPrefs();
 
 function startSearch(): void {
@@ -127,20 +136,51 @@ function nextStranger(): void {
 	} else if (phase === "ended" || phase === "idle") startSearch();
 }
 
+// Away from the tab: the title, an optional sound, an optional notification.
+const tabTitle = createTabTitle();
+const sound = createSound(byId<HTMLInputElement>("sound-toggle"));
+const notifier = createNotifier(byId<HTMLInputElement>("notify-toggle"), byId("notify-line"), announce);
+client.on("match_found", () => {
+	tabTitle.matched();
+	sound.play("match");
+	notifier.matched();
+});
+
 const messages = new MessageList(byId<HTMLOListElement>("messages"), (m) => {
 	announce(`Stranger: ${m.content}`);
-	if (document.hidden) document.title = `New message · ${TITLE}`;
+	tabTitle.message();
+	sound.play("message");
 });
 bindComposer(byId<HTMLFormElement>("composer"), byId<HTMLTextAreaElement>("message-input"), client);
 const next = createNextButton(byId<HTMLButtonElement>("next"), announce, nextStranger);
 const report = createReportPanel({
-	toggle: byId<HTMLButtonElement>("report"),
 	panel: byId("report-panel"),
+	title: byId("report-title"),
 	reason: byId<HTMLSelectElement>("report-reason"),
 	confirm: byId<HTMLButtonElement>("report-confirm"),
 	cancel: byId<HTMLButtonElement>("report-cancel"),
-	onReport: (reason) => client.report(reason),
+	openers: [
+		{
+			button: byId<HTMLButtonElement>("report"),
+			after: byId("partner-status"),
+			title: REPORT_PANEL.chat.title,
+			confirmLabel: REPORT_PANEL.chat.confirm,
+			onReport: (reason) => client.report(reason),
+		},
+		{
+			// After the end: the lobby's report, for 5 minutes (report-ended.ts).
+			button: byId<HTMLButtonElement>("report-ended"),
+			after: byId("ended-actions"),
+			title: REPORT_PANEL.ended.title,
+			confirmLabel: REPORT_PANEL.ended.confirm,
+			onReport: (reason) => {
+				client.reportEnded(reason);
+				byId("next-stranger").focus();
+			},
+		},
+	],
 });
+const endedReport = new EndedReport(byId<HTMLButtonElement>("report-ended"), announce, () => render(client.snapshot));
 byId("end").addEventListener("click", () => client.leave());
 byId("next-stranger").addEventListener("click", nextStranger);
 byId("back").addEventListener("click", () => client.back());
@@ -157,10 +197,6 @@ bindKeys({
 	},
 	inChat: () => screens.current === "chat",
 	pressNext: () => next.press(),
-});
-
-document.addEventListener("visibilitychange", () => {
-	if (!document.hidden) document.title = TITLE;
 });
 
 // ---- drawing ---------------------------------------------------------------------------
@@ -236,6 +272,7 @@ function render(s: Snapshot): void {
 		screens.renderChat(s, chat);
 		if (screen === "ended") screens.renderEnded(s);
 	}
+	endedReport.render(s, screen === "ended");
 	const refusedKey = screen === "chat" ? (refusedLast(s)?.key ?? null) : null;
 	if (refusedKey !== null && refusedKey !== refusedSaid) announce(`Not sent. ${LINK_BLOCKED}`);
 	refusedSaid = refusedKey;
@@ -258,8 +295,9 @@ function render(s: Snapshot): void {
 const online = pollOnlineCount(byId("online-count"));
 let presence: Snapshot["presence"] = null;
 client.subscribe((s) => {
-	if (s.presence && s.presence !== presence) online.show(s.presence.online);
+	if (s.presence && s.presence !== presence) online.exact(s.presence.online);
 	presence = s.presence;
+	online.atLeast(knownOnline(s));
 });
 client.subscribe(render);
 render(client.snapshot);

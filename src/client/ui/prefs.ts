@@ -1,4 +1,5 @@
-// The last gender, preference and interests, and the age group, remembered in localStorage.
+// The last gender, preference, interests and language, the age group, and the
+// sound and notification choices, remembered in localStorage.
 import {
 	AGE_BANDS,
 	type AgeBand,
@@ -10,6 +11,7 @@ import {
 	type Preference,
 } from "../../protocol/schemas";
 import { readJson, readText, webStorage, writeJson, writeText } from "../web-storage";
+import { languageCode } from "./language";
 
 const KEY = "flamingo.prefs";
 const AGE_KEY = "flamingo.age";
@@ -19,6 +21,8 @@ export interface SavedPrefs {
 	gender: Gender;
 	preference: Preference;
 	interests: string[];
+	/** null: any language. Never saved (an older visit): the browser's language is the default. */
+	language: string | null;
 }
 
 export const isOneOf = <T extends string>(list: readonly T[], value: unknown): value is T =>
@@ -37,11 +41,22 @@ export function loadPrefs(): Partial<SavedPrefs> {
 			.filter((i): i is string => typeof i === "string" && i.trim().length > 0 && i.length <= MAX_INTEREST_CHARS * 2)
 			.slice(0, MAX_INTERESTS);
 	}
+	if (r.language === null) out.language = null;
+	else if (languageCode(r.language)) out.language = r.language as string;
 	return out;
 }
 
 export function savePrefs(prefs: SavedPrefs): void {
 	writeJson(local, KEY, prefs);
+}
+
+/** A remembered on/off choice (sound, notifications): off unless saved on. */
+export function loadFlag(key: string): boolean {
+	return readText(local, key) === "on";
+}
+
+export function saveFlag(key: string, on: boolean): void {
+	writeText(local, key, on ? "on" : "off");
 }
 
 /** The age group the person gave, or null if they have not been asked yet (or storage is blocked). */

@@ -112,7 +112,10 @@ export class Screens {
 		const partner = s.partner ?? chat?.partner ?? null;
 		const withInterests = s.partner ? s.withInterests : (chat?.withInterests ?? false);
 		setText(this.chatParts.partnerTitle, "Stranger");
-		setText(this.chatParts.shared, partner ? partnerLine(partner.gender, partner.sharedInterests, withInterests) : "");
+		setText(
+			this.chatParts.shared,
+			partner ? partnerLine(partner.gender, partner.sharedInterests, withInterests, partner.language) : "",
+		);
 		show(this.chatParts.partnerStatus, chatting && !s.partnerOnline);
 		setText(this.chatParts.partnerStatus, chat?.joined ? PARTNER_RECONNECTING : PARTNER_NOT_JOINED);
 		show(this.chatParts.typing, chatting && s.partnerOnline && s.partnerTyping);

@@ -2,6 +2,7 @@
 
 import type { AgeBand, Gender } from "../../protocol/schemas";
 import type { ClientEndReason, MessageState } from "../flamingo-client";
+import { languageName } from "./language";
 
 export const END_REASONS: Record<ClientEndReason, string> = {
 	you_left: "You ended the chat.",
@@ -52,6 +53,31 @@ export const MESSAGE_STATES = {
 	refused: "Not sent",
 } as const satisfies Record<Exclude<MessageState, "received">, string>;
 
+/** The ended screen's Report (the lobby's `report`, for 5 minutes after the end), and the report panel's words for each opener. */
+export const REPORT_ENDED = {
+	label: "Report",
+	done: "Reported",
+	announced: "Reported. You won't be matched with this stranger again.",
+} as const;
+
+export const REPORT_PANEL = {
+	chat: { title: "Report this stranger? The chat ends and you are never matched again.", confirm: "Report and end" },
+	ended: { title: "Report this stranger? You are never matched again.", confirm: "Report" },
+} as const;
+
+/** The tab's title while the page is hidden (tab-title.ts). */
+export const TAB_TITLES = {
+	matched: (plain: string) => `Stranger found · ${plain}`,
+	unread: (count: number, plain: string) => `(${count}) ${plain}`,
+} as const;
+
+/** The notification of a match while the tab is hidden (notify.ts). */
+export const NOTIFY = {
+	title: "Stranger found",
+	body: "Say hi on Flamingo Chat.",
+	blocked: "Notifications are blocked for this site in your browser's settings.",
+} as const;
+
 export const LINK_BLOCKED =
 	"Links and contact details are blocked for the first 30 seconds and your first 3 messages — get to know each other first.";
 
@@ -69,9 +95,14 @@ export const INTEREST_HINTS = {
 
 const listFormat = new Intl.ListFormat("en", { type: "conjunction" });
 
-/** The line under "Stranger": their gender, and what you both like. */
-export function partnerLine(gender: Gender, shared: readonly string[], withInterests: boolean): string {
-	const name = GENDER_NAMES[gender];
+/** The line under "Stranger": their gender, their language if they gave one, and what you both like. */
+export function partnerLine(
+	gender: Gender,
+	shared: readonly string[],
+	withInterests: boolean,
+	language?: string,
+): string {
+	const name = language ? `${GENDER_NAMES[gender]} · Speaks ${languageName(language)}` : GENDER_NAMES[gender];
 	if (shared.length > 0) return `${name} · You both like ${listFormat.format(shared)}`;
 	return withInterests ? `${name} · No shared interests` : name;
 }
