@@ -16,8 +16,8 @@ async function partnerStatus(ws: TestSocket, online: boolean): Promise<void> {
 	for (;;) if ((await ws.waitFor("partner_status")).online === online) return;
 }
 
-/** Two users of `/ws/single` matched and both in their chat. */
-async function singlePair(name = lobbyName()) {
+/** Two users of `/ws/single` queued one after the other and matched: both have read `match_found`. */
+async function matchedSingles(name: string) {
 	const a = await initSingle(name);
 	const b = await initSingle(name);
 	joinQueue(a);
@@ -25,9 +25,15 @@ async function singlePair(name = lobbyName()) {
 	joinQueue(b);
 	await b.ws.expect("queue_joined");
 	const [ma, mb] = await Promise.all([a.ws.expect("match_found"), b.ws.expect("match_found")]);
+	return { a, b, ma, mb };
+}
+
+/** Two users of `/ws/single` matched and both in their chat. */
+async function singlePair(name = lobbyName()) {
+	const { a, b, ma, mb } = await matchedSingles(name);
 	await a.ws.expect("chat_joined");
 	await b.ws.expect("chat_joined");
-	// Whoever joined first hears the other come online.
+	// Whoever joined first also hears the other come online: left unread (tests read on with waitFor).
 	return { a, b, chatId: ma.chat_id, ticketA: ma.ticket, ticketB: mb.ticket, name };
 }
 
@@ -80,14 +86,7 @@ describe("/ws/single: the original walk-through on one socket per user", () => {
 	});
 
 	it("nothing is lost or reordered when both send right after match_found", async () => {
-		const name = lobbyName();
-		const a = await initSingle(name);
-		const b = await initSingle(name);
-		joinQueue(a);
-		await a.ws.expect("queue_joined");
-		joinQueue(b);
-		await b.ws.expect("queue_joined");
-		const [ma] = await Promise.all([a.ws.expect("match_found"), b.ws.expect("match_found")]);
+		const { a, b, ma } = await matchedSingles(lobbyName());
 		// Sent before chat_joined: the bridge holds them while it opens the chat socket.
 		for (let i = 1; i <= 5; i++) {
 			a.ws.send({ type: "send_message", payload: { content: `a${i}`, client_msg_id: `a${i}`, chat_id: ma.chat_id } });
