@@ -3,7 +3,10 @@
 //
 // It holds one socket at a time: the lobby until matched, then the chat socket,
 // then the lobby again. Both reconnect by themselves (reconnecting.ts) and are
-// kept alive by heartbeat.ts. The identity (user_id + token) is kept in
+// kept alive by heartbeat.ts. With `singleSocket` it holds `/ws/single`
+// instead, the one socket the Worker moves between lobby and chat: a match or
+// a chat's end then opens and closes nothing here, and `init` carries the
+// `after=N` the chat socket's URL would. The identity (user_id + token) is kept in
 // localStorage so a returning visitor resumes; the live chat's transcript and
 // unacked messages in sessionStorage so a reload rejoins with `after=N` and the
 // outbox (outbox.ts) resends what was not acked, by `client_msg_id`; the
@@ -36,7 +39,7 @@ import {
 import { wsOrigin } from "../protocol/urls";
 import { Heartbeat } from "./heartbeat";
 import { Outbox } from "./outbox";
-import type { ChatFrame, LobbyFrame } from "./outgoing";
+import type { ChatFrame, InitPayload, LobbyFrame } from "./outgoing";
 import { Receipts } from "./receipts";
 import { reconnecting } from "./reconnecting";
 import { type Preferences, Search } from "./search";
@@ -152,6 +155,13 @@ export interface ClientOptions {
 	 * (default 50 ms). The protocol wants it out within 100 ms of the first.
 	 */
 	receiptDelayMs?: number;
+	/**
+	 * Speak the whole protocol over one socket, `/ws/single` (PROTOCOL.md
+	 * "One socket for everything"), for runtimes or proxies that allow one
+	 * WebSocket per client; the default, two sockets, lets the server
+	 * hibernate and costs it less.
+	 */
+	singleSocket?: boolean;
 }
 
 const IDENTITY_KEY = "flamingo.identity";
@@ -203,7 +213,9 @@ export class FlamingoClient {
 	private readonly outbox: Outbox;
 	/** The `received` frames owed for the partner's messages. */
 	private readonly receipts: Receipts;
+	/** The lobby socket, or with `singleSocket` the one socket for everything. */
 	private lobby: ReconnectingWebSocket | null = null;
+	private readonly single: boolean;
 	/** The lobby answered `init` with `ready`: only then may it be written to. */
 	private lobbyReady = false;
 	private chat: ReconnectingWebSocket | null = null;
@@ -232,6 +244,7 @@ export class FlamingoClient {
 
 	constructor(private readonly options: ClientOptions) {
 		this.wsBase = wsOrigin(new URL(options.baseUrl));
+		this.single = options.singleSocket ?? false;
 		this.storage = options.storage === undefined ? webStorage("localStorage") : options.storage;
 		this.session = options.sessionStorage === undefined ? webStorage("sessionStorage") : options.sessionStorage;
 		this.search = new Search(this.session);
@@ -450,19 +463,27 @@ export class FlamingoClient {
 	private openLobby(): void {
 		if (this.lobby || this.chat) return;
 		this.lobbyReady = false;
-		const socket = this.socket(`${this.wsBase}/ws`, (e) => !serverEnded(e) && e.code !== CLOSE_REPLACED.code);
+		const path = this.single ? "/ws/single" : "/ws";
+		const socket = this.socket(`${this.wsBase}${path}`, (e) => !serverEnded(e) && e.code !== CLOSE_REPLACED.code);
 		socket.addEventListener("open", () => {
 			const id = readJson(this.storage, IDENTITY_KEY) as { user_id?: unknown; token?: unknown } | null;
-			const payload =
+			const payload: InitPayload =
 				id && typeof id.user_id === "string" && typeof id.token === "string"
 					? { user_id: id.user_id, token: id.token }
 					: {};
-			socket.send(JSON.stringify({ type: "init", payload } satisfies LobbyFrame));
+			// One socket: the chat we think we are in resumes after what we have (always, also after=0, as on /ws/chat).
+			const t = this.state.transcript;
+			if (this.single && t && this.state.phase !== "ended") payload.after = t.lastReceived;
+			socket.send(JSON.stringify({ type: "init", payload }));
 		});
-		socket.addEventListener("message", (e) => this.receive(e.data, "lobby"));
+		socket.addEventListener("message", (e) => this.receive(e.data, this.single && this.inChat ? "chat" : "lobby"));
 		socket.addEventListener("close", (e) => {
 			if (this.lobby !== socket) return;
 			this.lobbyReady = false;
+			if (this.single) {
+				this.singleClosed(socket, e.code);
+				return;
+			}
 			if (this.state.phase === "idle" || this.state.phase === "waiting" || this.state.phase === "ended") {
 				this.update({ connected: false });
 			}
@@ -474,19 +495,39 @@ export class FlamingoClient {
 				this.openLobby();
 				return;
 			}
-			if (e.code === CLOSE_REPLACED.code) {
-				this.lobby = null;
-				socket.close();
-				this.search.stop();
-				this.update({
-					phase: "idle",
-					connected: false,
-					error: { code: "replaced", message: "Flamingo Chat was opened in another tab." },
-					replaced: true,
-				});
-			}
+			if (e.code === CLOSE_REPLACED.code) this.replacedInLobby(socket);
 		});
 		this.lobby = socket;
+	}
+
+	/** Another tab took the lobby over: no reconnecting, which would take it back. */
+	private replacedInLobby(socket: ReconnectingWebSocket): void {
+		this.lobby = null;
+		socket.close();
+		this.search.stop();
+		this.update({
+			phase: "idle",
+			connected: false,
+			error: { code: "replaced", message: "Flamingo Chat was opened in another tab." },
+			replaced: true,
+		});
+	}
+
+	/**
+	 * The one socket closed: it reconnects by itself and `init` (with `after`)
+	 * brings back the lobby or the live chat, but after a takeover; a chat whose
+	 * ticket keeps being refused (4401 passed on from its object) is given up.
+	 */
+	private singleClosed(socket: ReconnectingWebSocket, code: number): void {
+		this.update({ connected: false, partnerTyping: false });
+		if (code === CLOSE_REPLACED.code && !this.inChat) this.replacedInLobby(socket);
+		else if (code === CLOSE_REPLACED.code) {
+			this.lobby = null;
+			socket.close();
+			this.endChat("replaced");
+		} else if (code === CLOSE_BAD_TICKET && this.inChat && ++this.ticketRetries > MAX_TICKET_RETRIES) {
+			this.endChat("ended_while_away");
+		}
 	}
 
 	private closeLobby(): void {
@@ -522,6 +563,8 @@ export class FlamingoClient {
 	// ---- the chat socket -----------------------------------------------------------
 
 	private openChat(chatUrl: string): void {
+		// One socket: the Worker has moved it into the chat already.
+		if (this.single) return;
 		this.closeLobby();
 		this.closeChat();
 		this.chatUrl = chatUrl;
@@ -589,7 +632,8 @@ export class FlamingoClient {
 				chatId && reason !== "replaced" ? { chatId, endedAt: Date.now(), reported: reason === "you_reported" } : null,
 			partnerOnline: false,
 			partnerTyping: false,
-			connected: false,
+			// One socket stays open and initialised: the Worker has moved it back to the lobby.
+			connected: this.single && this.lobbyReady && this.lobby?.readyState === ReconnectingWebSocket.OPEN,
 			...(reason === "replaced" ? { replaced: true } : {}),
 		});
 		// Back to the lobby at once (presence, the next stranger without delay),
@@ -620,8 +664,13 @@ export class FlamingoClient {
 		return this.state.phase === "chatting" || this.state.phase === "joining";
 	}
 
+	/** The socket chat frames go on: the chat socket, or with `singleSocket` the one socket while in a chat. */
+	private get chatSocket(): ReconnectingWebSocket | null {
+		return this.single ? (this.inChat ? this.lobby : null) : this.chat;
+	}
+
 	private get chatOpen(): boolean {
-		return this.chat?.readyState === ReconnectingWebSocket.OPEN;
+		return this.chatSocket?.readyState === ReconnectingWebSocket.OPEN;
 	}
 
 	// ---- frames in: one method per server event ------------------------------------------
@@ -826,7 +875,7 @@ export class FlamingoClient {
 	}
 
 	private sendChat(frame: ChatFrame): void {
-		if (this.chat?.readyState === ReconnectingWebSocket.OPEN) this.chat.send(JSON.stringify(frame));
+		if (this.chatOpen) this.chatSocket?.send(JSON.stringify(frame));
 	}
 
 	private clearRetry(): void {

@@ -11,3 +11,5 @@ type InputsOf<T extends Record<string, v.GenericSchema>> = {
 export type LobbyFrame = InputsOf<typeof clientLobbyPayloads>;
 export type ChatFrame = InputsOf<typeof clientChatPayloads>;
 export type LobbyPayload<K extends LobbyFrame["type"]> = Extract<LobbyFrame, { type: K }>["payload"];
+/** `init` as the client writes it; `after` only on `/ws/single` (the last message id it has of its live chat). */
+export type InitPayload = LobbyPayload<"init"> & { after?: number };

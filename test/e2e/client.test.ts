@@ -1,6 +1,8 @@
 // FlamingoClient against the real `npm run dev`, with Node's WebSocket and
-// in-memory storages standing in for localStorage and sessionStorage.
-import { afterEach, describe, expect, it } from "vitest";
+// in-memory storages standing in for localStorage and sessionStorage. Every
+// behaviour is run twice: with the default two sockets (/ws, /ws/chat) and
+// with `singleSocket` (/ws/single), where it must be the same.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
 	type ChatMessage,
 	FlamingoClient,
@@ -33,9 +35,13 @@ interface Browser {
 	session: MemoryStorage;
 	/** Every frame this tab wrote, in order, with when (Date.now()). */
 	sent: { type: string; payload: Record<string, unknown>; at: number }[];
+	/** Every socket this tab opened, in order. */
+	sockets: WebSocket[];
 }
 
 const open: FlamingoClient[] = [];
+/** The mode of the describe block running now: every client it makes uses it. */
+let singleSocket = false;
 
 /**
  * A client as a browser tab would make it; `from` reuses another tab's
@@ -43,11 +49,19 @@ const open: FlamingoClient[] = [];
  * client written before receipts would not. `ownSession`: only `from`'s
  * localStorage is shared (another tab of the same browser, not a reload).
  */
-function tab(from?: Browser, options: { withoutReceipts?: boolean; ownSession?: boolean } = {}): Browser {
+function tab(
+	from?: Browser,
+	options: { withoutReceipts?: boolean; ownSession?: boolean; singleSocket?: boolean } = {},
+): Browser {
 	const local = from?.local ?? new MemoryStorage();
 	const session = (options.ownSession ? undefined : from?.session) ?? new MemoryStorage();
 	const sent: Browser["sent"] = [];
+	const sockets: WebSocket[] = [];
 	const Recording = class extends WebSocket {
+		constructor(url: string | URL, protocols?: string | string[]) {
+			super(url, protocols);
+			sockets.push(this);
+		}
 		override send(data: Parameters<WebSocket["send"]>[0]): void {
 			if (typeof data === "string" && data.startsWith("{")) {
 				const frame = JSON.parse(data) as { type: string; payload?: Record<string, unknown> };
@@ -64,9 +78,10 @@ function tab(from?: Browser, options: { withoutReceipts?: boolean; ownSession?: 
 		minReconnectDelayMs: 100,
 		maxReconnectDelayMs: 1000,
 		WebSocket: Recording,
+		singleSocket: options.singleSocket ?? singleSocket,
 	});
 	open.push(client);
-	return { client, local, session, sent };
+	return { client, local, session, sent, sockets };
 }
 
 afterEach(() => {
@@ -119,8 +134,15 @@ async function pair(interests: string[] = []) {
 	return { a, b };
 }
 
-describe("FlamingoClient", () => {
-	it("matches, hands over to the chat socket, and relays both ways with acks", async () => {
+describe.each([
+	{ mode: "two sockets", single: false },
+	{ mode: "one socket (/ws/single)", single: true },
+])("FlamingoClient, $mode", ({ single }) => {
+	beforeAll(() => {
+		singleSocket = single;
+	});
+
+	it("matches, goes into the chat, and relays both ways with acks", async () => {
 		const { a, b } = await pair();
 		expect(a.client.snapshot.partner).toEqual({ gender: "male", sharedInterests: [] });
 		const key = a.client.send("  hello 🦩  ");
@@ -417,6 +439,7 @@ describe("FlamingoClient", () => {
 			WebSocket: Counting,
 			minReconnectDelayMs: 50,
 			maxReconnectDelayMs: 200,
+			singleSocket,
 		});
 		open.push(client);
 		client.connect();
@@ -542,5 +565,51 @@ describe("FlamingoClient", () => {
 		expect(a.client.send("   ")).toBeNull();
 		expect(a.client.send("x".repeat(2001))).toBeNull();
 		expect(a.client.snapshot.error?.code).toBe("message_too_long");
+	});
+});
+
+describe("FlamingoClient with singleSocket", () => {
+	const paths = (t: Browser) => t.sockets.map((ws) => new URL(ws.url).pathname);
+
+	it("one socket from init to the second stranger, with a stranger on two sockets; a reconnect mid-chat resumes with init.after", async () => {
+		const a = tab(undefined, { singleSocket: true });
+		const b = tab(undefined, { singleSocket: false });
+		a.client.start({ gender: "female", preference: "any" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		await until(a.client, "a chatting", chatting);
+		await until(b.client, "b chatting", chatting);
+		b.client.send("one");
+		await until(a.client, "one", (s) => texts(s, false).includes("one"));
+
+		// The network drops a's socket: it comes back by itself, into the same chat, after what it has.
+		const first = a.sockets[0];
+		first?.close(1000);
+		await until(b.client, "a offline", (s) => !s.partnerOnline);
+		b.client.send("two");
+		const back = await until(a.client, "back with two", (s) => chatting(s) && texts(s, false).includes("two"));
+		expect(texts(back, false)).toEqual(["one", "two"]);
+		const inits = a.sent.filter((f) => f.type === "init");
+		expect(inits).toHaveLength(2);
+		expect(inits[0]?.payload.after).toBeUndefined();
+		expect(inits[1]?.payload).toMatchObject({ user_id: a.client.snapshot.userId, after: 1 });
+
+		// The stranger leaves; Next finds another one on the same socket.
+		b.client.leave();
+		await until(a.client, "a ended", (s) => s.phase === "ended" && s.endReason === "partner_left");
+		expect(a.client.snapshot.connected).toBe(true);
+		a.client.next();
+		await until(a.client, "a waiting again", (s) => s.phase === "waiting" && s.waiting !== null);
+		const c = tab(undefined, { singleSocket: false });
+		c.client.start({ gender: "other", preference: "any" });
+		await until(a.client, "a chatting with c", chatting);
+		a.client.send("hello c");
+		await until(c.client, "c got it", (s) => texts(s, false).includes("hello c"));
+
+		expect(paths(a)).toEqual(["/ws/single", "/ws/single"]);
+		expect(a.sent.filter((f) => f.type === "init")).toHaveLength(2);
+		// The two-socket stranger used the lobby and the chat socket, as ever.
+		expect(paths(b)).toContain("/ws");
+		expect(paths(b).some((p) => p.startsWith("/ws/chat/"))).toBe(true);
 	});
 });
