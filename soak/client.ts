@@ -11,6 +11,12 @@
 // WebSocket that silently drops every `received` frame it is asked to send:
 // the server sees a client that never confirms (PROTOCOL.md 1.1, Delivery
 // receipts), and acks what is sent to it only once it stored it.
+//
+// A "one-socket client" (`singleSocket: true`) is FlamingoClient on
+// `/ws/single`: one socket carries lobby and chats, so each chat it carries is
+// recorded as a connection of its own (from its `chat_joined` to its
+// `chat_ended` or the socket's close), with the `after` of the `init` that
+// brought it back, when one did: what a chat socket and its URL are on /ws.
 import type { FlamingoClient, KeyValueStorage, Preferences, Snapshot } from "../src/client/flamingo-client.ts";
 import type { AckRecord, ChatPresence, ClientLog, DeliveryRecord, SendRecord } from "./checker.ts";
 import type { FaultKind, SlowReading } from "./fault.ts";
@@ -37,8 +43,8 @@ interface SocketRecord {
 	/** Unique per client. */
 	readonly id: number;
 	readonly chat: boolean;
-	/** The `after=N` of a chat socket's URL. */
-	readonly after: number | null;
+	/** The `after=N` of a chat socket's URL (on /ws/single: of the `init` that brought the chat back). */
+	after: number | null;
 	closedAt: number | null;
 }
 
@@ -57,6 +63,8 @@ export interface SoakClientOptions {
 	pingIntervalMs: number;
 	/** Whether the client sends delivery receipts (default true); false: an older client, which never does. */
 	receipts?: boolean;
+	/** FlamingoClient's `singleSocket`: everything over `/ws/single` (default false). */
+	singleSocket?: boolean;
 	/** Called for every ack and raw delivery (by the sender's client_msg_id), for the drain's bookkeeping. */
 	onAck?: (chatId: string, sender: string, clientMsgId: string) => void;
 	onDelivery?: (chatId: string, recipient: string, clientMsgId: string | undefined) => void;
@@ -95,6 +103,8 @@ export class SoakClient {
 	};
 	/** Sends delivery receipts (false: an older client). */
 	readonly receipts: boolean;
+	/** Speaks over one socket, `/ws/single`. */
+	readonly singleSocket: boolean;
 	readonly endReasons = new Map<string, number>();
 	readonly errorCodes = new Map<string, number>();
 	/** ms from send() to the first ack, per acked message (faults included), with that ack (`viaReceipt`). */
@@ -126,6 +136,7 @@ export class SoakClient {
 		this.name = name;
 		this.options = options;
 		this.receipts = options.receipts ?? true;
+		this.singleSocket = options.singleSocket ?? false;
 		this.client = this.makeClient();
 	}
 
@@ -314,6 +325,12 @@ export class SoakClient {
 		this.client.connect();
 	}
 
+	/** Keeps the last few connections (for faults, and for `chat_joined` to find its own). */
+	private remember(record: SocketRecord): void {
+		this.sockets.push(record);
+		if (this.sockets.length > 8) this.sockets.splice(0, this.sockets.length - 8);
+	}
+
 	private chat(chatId: string): ChatRecord {
 		let c = this.chats.get(chatId);
 		if (!c) {
@@ -341,31 +358,53 @@ export class SoakClient {
 					after: afterParam === null || afterParam === "" ? null : Number(afterParam),
 					closedAt: null,
 				};
-				self.sockets.push(record);
-				if (self.sockets.length > 8) self.sockets.splice(0, self.sockets.length - 8);
+				self.remember(record);
 				self.counters.sockets++;
-				const kind = record.chat ? "chat" : "lobby";
+				const single = u.pathname === "/ws/single";
+				const kind = record.chat ? "chat" : single ? "single" : "lobby";
 				const after = u.searchParams.get("after");
 				self.note(
 					`${kind} socket opening${record.chat ? ` [${u.pathname.slice(9, 15)}]` : ""}${after ? ` after=${after}` : ""}`,
 				);
+				/** On /ws/single: the chat this socket carries now, as a connection of its own, and the `after` of its last init. */
+				let carried: SocketRecord | null = null;
+				let initAfter: number | null = null;
+				this.initAfter = (n) => {
+					initAfter = n;
+				};
 				this.addEventListener("open", () => self.note(`${kind} socket open`));
 				this.addEventListener("close", (e) => {
 					record.closedAt = Date.now();
+					if (carried) carried.closedAt = record.closedAt;
+					carried = null;
 					self.note(`${kind} socket closed ${e.code} ${JSON.stringify(e.reason)}`);
 				});
 				this.addEventListener("message", (e) => {
-					// Registered before partysocket's listener: the client's handlers run next, for this socket.
-					self.reading = record;
 					const text = String(e.data);
 					const type = /"type":"([a-z_]+)"/.exec(text)?.[1] ?? "?";
+					if (single) {
+						// A chat comes back through the init's ready.chat (with its after), or is new after match_found.
+						if (type === "match_found" || (type === "ready" && !text.includes('"chat":{'))) initAfter = null;
+						if (type === "chat_joined") {
+							carried = { ws: this, id: ++self.socketSeq, chat: true, after: initAfter, closedAt: null };
+							initAfter = null;
+							self.remember(carried);
+							self.note(`single carries chat${carried.after === null ? "" : ` after=${carried.after}`}`);
+						}
+					}
+					// Registered before partysocket's listener: the client's handlers run next, for this socket.
+					self.reading = carried ?? record;
+					if (single && type === "chat_ended" && carried) {
+						carried.closedAt = Date.now();
+						carried = null;
+					}
 					// The server sends `message_sent` for what a receipt confirmed, then at once
 					// `message_delivered`: acks right in front of one were acked through the receipt.
 					if (type === "message_delivered") {
 						const upTo = Number(/"up_to":(\d+)/.exec(text)?.[1] ?? 0);
 						for (const a of self.ackRun) if (a.messageId <= upTo) a.viaReceipt = true;
 					}
-					if (record.chat && type !== "message_sent") self.ackRun = [];
+					if (self.reading.chat && type !== "message_sent") self.ackRun = [];
 					if (type === "pong") return;
 					const detail =
 						type === "message_received" || type === "message_sent"
@@ -380,7 +419,14 @@ export class SoakClient {
 				});
 			}
 
+			/** Set in the constructor: records the `after` of an `init` this socket sends. */
+			initAfter: (n: number | null) => void = () => {};
+
 			override send(data: Parameters<WebSocket["send"]>[0]): void {
+				if (typeof data === "string" && data.startsWith('{"type":"init"')) {
+					const after = /"after":(\d+)/.exec(data)?.[1];
+					this.initAfter(after === undefined ? null : Number(after));
+				}
 				if (typeof data === "string" && data.startsWith('{"type":"received"')) {
 					if (!self.receipts) {
 						// An older client: it never confirms. Dropped before the wire, silently.
@@ -400,6 +446,7 @@ export class SoakClient {
 			pingIntervalMs: this.options.pingIntervalMs,
 			minReconnectDelayMs: 500,
 			maxReconnectDelayMs: 10_000,
+			singleSocket: this.singleSocket,
 		});
 		client.on("message_received", (p) => {
 			if (this.frozen || client !== this.client) return;

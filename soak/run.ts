@@ -1,6 +1,7 @@
 // npm run soak [-- --quick] [--pairs N] [--seconds T] [--rate R] [--json] [--seed S]
 //               [--fault-scale X] [--short-heartbeat | --real-heartbeat]
-//               [--restarts N | --restart-at S[,S…]] [--older-clients F] [--trace …]
+//               [--restarts N | --restart-at S[,S…]] [--older-clients F]
+//               [--single-socket F] [--trace …]
 //
 // N pairs of FlamingoClients chat for T seconds against the real `npm run dev`
 // (PER_IP_LIMITS off), each sending about one message a second (Poisson),
@@ -8,7 +9,9 @@
 // rates) and the dev server is restarted (stopped, its whole process group,
 // and started again on the same port with the same state) a few times in the
 // middle of the chats. A share F of the clients (default half) are "older
-// clients" that never send delivery receipts. Then sending stops, blackholes
+// clients" that never send delivery receipts, and a share (default a quarter)
+// speak over one socket, /ws/single, as the original server's clients did,
+// through the Worker's bridge. Then sending stops, blackholes
 // and slow spells end, absent users return, and the run drains (bounded)
 // until every client is settled. The checker (soak/checker.ts) then proves,
 // per chat and direction, that every acked message was delivered and shown
@@ -38,6 +41,7 @@ const { values: flags } = parseArgs({
 		"restart-at": { type: "string" },
 		restarts: { type: "string" },
 		"older-clients": { type: "string" },
+		"single-socket": { type: "string" },
 		rate: { type: "string" },
 		json: { type: "boolean", default: false },
 		seed: { type: "string" },
@@ -94,6 +98,8 @@ const RESTARTS_AT: number[] = (() => {
 const MIN_RESTART_GAP_MS = 8_000;
 /** Share of clients that never send delivery receipts (older clients). */
 const OLDER_SHARE = nonNegative("older-clients", flags["older-clients"], 0.5, 1);
+/** Share of clients on one socket (`/ws/single`, FlamingoClient's `singleSocket`). */
+const SINGLE_SHARE = nonNegative("single-socket", flags["single-socket"], 0.25, 1);
 /**
  * The quick run shortens the server's heartbeat (and the clients' pings) so
  * that a blackhole of 5–30 s is noticed by the server within the run; the
@@ -191,7 +197,8 @@ async function main(): Promise<number> {
 	human(
 		`soak: ${PAIRS} pairs (${clients} clients) for ${SECONDS} s at ${MESSAGES_PER_SEC} msg/s each, seed ${SEED}, ` +
 			`fault scale ${FAULT_SCALE}, heartbeat ${HEARTBEAT.timeoutMs}/${HEARTBEAT.sweepMs} ms ` +
-			`(client ping every ${HEARTBEAT.pingMs} ms), grace 30 s; ${Math.round(OLDER_SHARE * 100)} % older clients; ` +
+			`(client ping every ${HEARTBEAT.pingMs} ms), grace 30 s; ${Math.round(OLDER_SHARE * 100)} % older clients, ` +
+			`${Math.round(SINGLE_SHARE * 100)} % on one socket; ` +
 			`restarts at ${RESTARTS_AT.length > 0 ? `${RESTARTS_AT.join(", ")} s` : "none"}; ${cpus().length} cores`,
 	);
 	const FlamingoClient = await loadFlamingoClient();
@@ -254,6 +261,7 @@ async function main(): Promise<number> {
 		const faultCounts = new Map<FaultKind, number>();
 		let slowReaders = 0;
 		let olderClients = 0;
+		let singleClients = 0;
 		for (let i = 0; i < clients; i++) {
 			const proxy = await FaultProxy.listen(server.port);
 			proxies.push(proxy);
@@ -264,6 +272,8 @@ async function main(): Promise<number> {
 			const gender = genders[Math.floor(random() * genders.length)] as Gender;
 			const receipts = random() >= OLDER_SHARE;
 			if (!receipts) olderClients++;
+			const singleSocket = random() < SINGLE_SHARE;
+			if (singleSocket) singleClients++;
 			soakers.push(
 				new SoakClient(`c${i}`, {
 					FlamingoClient,
@@ -271,6 +281,7 @@ async function main(): Promise<number> {
 					prefs: { gender, preference: "any" },
 					pingIntervalMs: HEARTBEAT.pingMs,
 					receipts,
+					singleSocket,
 					onAck,
 					onDelivery,
 				}),
@@ -448,6 +459,16 @@ async function main(): Promise<number> {
 			to.delivered += d.counts.delivered;
 			to.droppedCopies += d.counts.droppedCopies;
 		}
+		// The same by the recipient's socket mode: what reached one-socket clients, and what failed to.
+		const singleOf = new Map(soakers.map((s) => [s.name, s.singleSocket]));
+		const bySocket = {
+			oneSocket: { acked: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0 },
+			twoSockets: { acked: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0 },
+		};
+		for (const d of verdict.perDirection) {
+			const to = singleOf.get(d.to) ? bySocket.oneSocket : bySocket.twoSockets;
+			for (const k of Object.keys(to) as (keyof typeof to)[]) to[k] += d.counts[k];
+		}
 		const receiptsCount = soakers.reduce(
 			(n, s) => ({ sent: n.sent + s.counters.receiptsSent, dropped: n.dropped + s.counters.receiptsDropped }),
 			{ sent: 0, dropped: 0 },
@@ -516,6 +537,7 @@ async function main(): Promise<number> {
 				slowReaders,
 				clientsSendingReceipts: clients - olderClients,
 				olderClients,
+				singleSocketClients: singleClients,
 				restartsAt: RESTARTS_AT,
 				heartbeat: HEARTBEAT,
 				graceMs: 30_000,
@@ -533,6 +555,7 @@ async function main(): Promise<number> {
 			restarts,
 			chatsByKind,
 			ackedTo,
+			bySocket,
 			receipts: receiptsCount,
 			generatorOverloaded: overloaded,
 			totalMs: Date.now() - startedAt,
@@ -581,10 +604,11 @@ function printHuman(
 		stuck: { client: string; snapshot: unknown }[];
 		devServerReloads: number;
 		totalMs: number;
-		config: { slowReaders: number; clientsSendingReceipts: number; olderClients: number };
+		config: { slowReaders: number; clientsSendingReceipts: number; olderClients: number; singleSocketClients: number };
 		restarts: RestartRecord[];
 		chatsByKind: Record<string, number>;
 		ackedTo: Record<string, Record<string, number>>;
+		bySocket: Record<string, Record<string, number>>;
 		receipts: { sent: number; dropped: number };
 	},
 	verdict: Verdict,
@@ -596,10 +620,12 @@ function printHuman(
 			.join(" ");
 	human(`faults: ${kv(report.faults)}; slow readers for the whole run: ${report.config.slowReaders}`);
 	human(
-		`clients: ${report.config.clientsSendingReceipts} send receipts, ${report.config.olderClients} older (never do); ` +
+		`clients: ${report.config.clientsSendingReceipts} send receipts, ${report.config.olderClients} older (never do), ` +
+			`${report.config.singleSocketClients} on one socket (/ws/single); ` +
 			`chats: ${kv(report.chatsByKind)}; received frames sent ${report.receipts.sent}, dropped by older clients ${report.receipts.dropped}`,
 	);
 	human(`acked, by the recipient's kind: ${kv(report.ackedTo)}`);
+	human(`by the recipient's socket mode: ${kv(report.bySocket)}`);
 	const t = verdict.totals;
 	human(
 		`acked ${t.acked} (${t.ackedViaReceipt} through a receipt, ${t.acked - t.ackedViaReceipt} stored first); ` +

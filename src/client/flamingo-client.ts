@@ -27,6 +27,7 @@ import { solve } from "../domain/safety/pow";
 import { CLOSE_BAD_TICKET, CLOSE_BYE, CLOSE_REPLACED, serverEnded } from "../protocol/close-codes";
 import { parseServer } from "../protocol/codec";
 import {
+	clientChatPayloads,
 	codePoints,
 	type EndReason,
 	type Gender,
@@ -670,6 +671,8 @@ export class FlamingoClient {
 	}
 
 	private get chatOpen(): boolean {
+		// One socket reopened is in the lobby until `chat_joined` (which sets connected) says the Worker moved it.
+		if (this.single && !this.state.connected) return false;
 		return this.chatSocket?.readyState === ReconnectingWebSocket.OPEN;
 	}
 
@@ -815,6 +818,17 @@ export class FlamingoClient {
 		// server restart): the next receipt or after=N settles it.
 		if (e.request_type === "received") {
 			console.warn("flamingo: a delivery receipt was refused", e.code, e.message);
+			return;
+		}
+		// One socket: a chat frame that crossed `chat_ended` reached the lobby, which knows no such event.
+		if (
+			this.single &&
+			e.code === "unknown_type" &&
+			!this.inChat &&
+			e.request_type !== undefined &&
+			Object.hasOwn(clientChatPayloads, e.request_type)
+		) {
+			console.warn("flamingo: a chat frame came after the chat's end", e.request_type);
 			return;
 		}
 		this.update({ error: { code: e.code, message: e.message } });

@@ -51,7 +51,13 @@ let singleSocket = false;
  */
 function tab(
 	from?: Browser,
-	options: { withoutReceipts?: boolean; ownSession?: boolean; singleSocket?: boolean } = {},
+	options: {
+		withoutReceipts?: boolean;
+		ownSession?: boolean;
+		singleSocket?: boolean;
+		/** Called with each new socket before the client listens to it: a listener added here runs first. */
+		onSocket?: (ws: WebSocket) => void;
+	} = {},
 ): Browser {
 	const local = from?.local ?? new MemoryStorage();
 	const session = (options.ownSession ? undefined : from?.session) ?? new MemoryStorage();
@@ -61,6 +67,7 @@ function tab(
 		constructor(url: string | URL, protocols?: string | string[]) {
 			super(url, protocols);
 			sockets.push(this);
+			options.onSocket?.(this);
 		}
 		override send(data: Parameters<WebSocket["send"]>[0]): void {
 			if (typeof data === "string" && data.startsWith("{")) {
@@ -611,5 +618,59 @@ describe("FlamingoClient with singleSocket", () => {
 		// The two-socket stranger used the lobby and the chat socket, as ever.
 		expect(paths(b)).toContain("/ws");
 		expect(paths(b).some((p) => p.startsWith("/ws/chat/"))).toBe(true);
+	});
+
+	it("a message written while the socket comes back waits for chat_joined: no frame reaches the lobby, no error, delivered once", async () => {
+		let armed = false;
+		const a = tab(undefined, {
+			singleSocket: true,
+			// Runs before the client's own open handler (its init): the earliest a page could write.
+			onSocket: (ws) =>
+				ws.addEventListener("open", () => {
+					if (armed) a.client.send("while coming back");
+				}),
+		});
+		const b = tab(undefined, { singleSocket: true });
+		a.client.start({ gender: "female", preference: "any" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		await until(a.client, "a chatting", chatting);
+		armed = true;
+		a.sockets[0]?.close(1000);
+		await until(b.client, "got it", (s) => texts(s, false).includes("while coming back"));
+		await until(a.client, "acked", (s) => isAcked(mine(s)[0]));
+		expect(a.client.snapshot.error).toBeNull();
+		// On the second socket, init went first and the message only after chat_joined.
+		const second = a.sent.slice(a.sent.findLastIndex((f) => f.type === "init"));
+		expect(second.map((f) => f.type)).toContain("send_message");
+		expect(a.sent.filter((f) => f.type === "send_message")).toHaveLength(1);
+		expect(texts(b.client.snapshot, false)).toEqual(["while coming back"]);
+	});
+
+	it("a chat frame that crosses chat_ended (the Worker already moved the socket to the lobby) is no error for the page", async () => {
+		const a = tab(undefined, {
+			singleSocket: true,
+			// The page's typing notice leaves just as chat_ended arrives: it reaches the lobby after the Worker moved.
+			onSocket: (ws) =>
+				ws.addEventListener("message", (e) => {
+					if (String(e.data).startsWith('{"type":"chat_ended"'))
+						ws.send(JSON.stringify({ type: "typing", payload: { is_typing: true } }));
+				}),
+		});
+		const b = tab(undefined, { singleSocket: true });
+		const errors: string[] = [];
+		a.client.on("error", (p) => errors.push(`${p.code} ${p.request_type}`));
+		a.client.start({ gender: "female", preference: "any" });
+		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
+		b.client.start({ gender: "male", preference: "any" });
+		await until(a.client, "a chatting", chatting);
+		b.client.leave();
+		await until(a.client, "a ended", (s) => s.phase === "ended");
+		await waitFor("the lobby's answer", () => (errors.length > 0 ? errors : undefined));
+		expect(errors).toEqual(["unknown_type typing"]);
+		expect(a.client.snapshot.error).toBeNull();
+		// The socket is in the lobby, still initialised: the next search needs nothing else.
+		a.client.next();
+		await until(a.client, "a waiting again", (s) => s.phase === "waiting" && s.waiting !== null);
 	});
 });
