@@ -144,6 +144,19 @@ export const clientLobbyPayloads = {
 	ping: empty,
 } as const;
 
+/**
+ * `init` as `/ws/single` takes it (PROTOCOL.md "One socket for everything"):
+ * the lobby's `init` plus `after`, the last message id the client has of its
+ * live chat (what `?after=N` is on `/ws/chat`). The Worker checks it
+ * (src/server/single-socket.ts) because the lobby does not know `after` (its
+ * schema drops unknown fields), and the chat socket must be opened with it.
+ */
+export const singleInitPayload = v.object({
+	...clientLobbyPayloads.init.entries,
+	after: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))),
+});
+export type SingleInit = v.InferOutput<typeof singleInitPayload>;
+
 export const clientChatPayloads = {
 	send_message: v.object({
 		content,

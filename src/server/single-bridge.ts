@@ -38,16 +38,6 @@ const CLOSE_UPSTREAM_FAILED = { code: 1011, reason: "internal error" } as const;
 /** How the bridge closes an upstream it is done with (the client goes on elsewhere). */
 const CLOSE_MOVED = { code: 1000, reason: "single socket moved on" } as const;
 
-/** Passes a frame on as it came (text or binary); a socket that is gone is ignored. */
-function relay(ws: WebSocket, frame: string | ArrayBuffer): void {
-	if (ws.readyState !== WebSocket.OPEN) return;
-	try {
-		ws.send(frame);
-	} catch {
-		// Closed between the check and the send: its close event ends the bridge.
-	}
-}
-
 type Opened = { ok: true; ws: WebSocket } | { ok: false; response?: Response; error?: string };
 
 /** Opens an upstream socket: its end accepted here, or why not. */
@@ -158,7 +148,7 @@ class Bridge {
 			return;
 		}
 		if (step.awaitsInit) this.awaitingInit = true;
-		if (this.upstream) relay(this.upstream, frame);
+		if (this.upstream) sendFrame(this.upstream, frame);
 	}
 
 	/** Held frames go on, in order, until something makes the bridge hold again. */
@@ -170,7 +160,7 @@ class Bridge {
 
 	private fromUpstream(frame: string | ArrayBuffer): void {
 		const step = this.machine.fromUpstream(frame);
-		if (step.forward) relay(this.client, frame);
+		if (step.forward) sendFrame(this.client, frame);
 		if (step.move) this.move(step.move);
 		if (step.answeredInit) {
 			this.awaitingInit = false;

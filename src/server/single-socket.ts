@@ -12,19 +12,8 @@ import {
 	clientLobbyPayloads,
 	MAX_FRAME_BYTES,
 	type ServerPayload,
+	singleInitPayload,
 } from "../protocol/schemas";
-
-/**
- * `init` as `/ws/single` takes it: the lobby's `init` plus `after`, the last
- * message id the client has of its live chat (what `?after=N` is on
- * `/ws/chat`). Checked here because the lobby does not know it (its schema
- * drops unknown fields), and the chat socket must be opened with it.
- */
-export const singleInitPayload = v.object({
-	...clientLobbyPayloads.init.entries,
-	after: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))),
-});
-export type SingleInit = v.InferOutput<typeof singleInitPayload>;
 
 /** The ChatRoom reads `after` as at most 15 digits; any id above it means "nothing missed" all the same. */
 const MAX_AFTER_PARAM = 999_999_999_999_999;

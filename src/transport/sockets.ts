@@ -11,8 +11,8 @@ import type { ServerEventType, ServerPayload } from "../protocol/schemas";
 
 type RateRefusal = Extract<LimitVerdict, { ok: false }>;
 
-/** Sends a frame; a socket that is closing or gone is ignored, never thrown at. */
-export function sendFrame(ws: WebSocket, frame: string): void {
+/** Sends a frame as it is (text or binary); a socket that is closing or gone is ignored, never thrown at. */
+export function sendFrame(ws: WebSocket, frame: string | ArrayBuffer): void {
 	if (ws.readyState !== WebSocket.OPEN) return;
 	try {
 		ws.send(frame);

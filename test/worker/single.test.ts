@@ -6,6 +6,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { singleSocket } from "../../src/server/single-bridge";
 import { chatStub, initSingle, lobbyName, lobbyStub, openSingle, type SingleUser, TestSocket } from "./helpers";
+import { chattingPeople } from "./modes";
 
 function joinQueue(user: SingleUser, gender = "other", preference = "any"): void {
 	user.ws.send({ type: "join_queue", payload: { gender, preference } });
@@ -26,15 +27,6 @@ async function matchedSingles(name: string) {
 	await b.ws.expect("queue_joined");
 	const [ma, mb] = await Promise.all([a.ws.expect("match_found"), b.ws.expect("match_found")]);
 	return { a, b, ma, mb };
-}
-
-/** Two users of `/ws/single` matched and both in their chat. */
-async function singlePair(name = lobbyName()) {
-	const { a, b, ma, mb } = await matchedSingles(name);
-	await a.ws.expect("chat_joined");
-	await b.ws.expect("chat_joined");
-	// Whoever joined first also hears the other come online: left unread (tests read on with waitFor).
-	return { a, b, chatId: ma.chat_id, ticketA: ma.ticket, ticketB: mb.ticket, name };
 }
 
 describe("/ws/single: the original walk-through on one socket per user", () => {
@@ -105,15 +97,16 @@ describe("/ws/single: the original walk-through on one socket per user", () => {
 
 describe("/ws/single: identity", () => {
 	it("resumes into a live chat with init {user_id, token, after}", async () => {
-		const { a, b, chatId, name } = await singlePair();
-		for (const text of ["one", "two", "three"]) b.ws.send({ type: "send_message", payload: { content: text } });
-		for (let i = 1; i <= 3; i++) expect((await a.ws.waitFor("message_received")).message_id).toBe(i);
-		a.ws.send({ type: "received", payload: { up_to: 1 } });
+		const name = lobbyName();
+		const { a, b, chatId } = await chattingPeople("one socket", name);
+		for (const text of ["one", "two", "three"]) b.send({ type: "send_message", payload: { content: text } });
+		for (let i = 1; i <= 3; i++) expect((await a.waitFor("message_received")).message_id).toBe(i);
+		a.send({ type: "received", payload: { up_to: 1 } });
 		// The client's socket drops: its chat socket goes with it, the partner hears so.
-		a.ws.close(1000, "reload");
-		await partnerStatus(b.ws, false);
-		b.ws.send({ type: "send_message", payload: { content: "four" } });
-		await b.ws.waitFor("message_sent");
+		a.current.close(1000, "reload");
+		await partnerStatus(b.current, false);
+		b.send({ type: "send_message", payload: { content: "four" } });
+		await b.waitFor("message_sent");
 
 		const back = await openSingle(name);
 		back.send({ type: "init", payload: { user_id: a.userId, token: a.token, after: 1 } });
@@ -123,11 +116,11 @@ describe("/ws/single: identity", () => {
 		const again: string[] = [];
 		while (again.length < 3) again.push((await back.waitFor("message_received")).content);
 		expect(again).toEqual(["two", "three", "four"]);
-		await partnerStatus(b.ws, true);
+		await partnerStatus(b.current, true);
 		back.send({ type: "send_message", payload: { content: "I am back" } });
-		expect(await b.ws.waitFor("message_received")).toMatchObject({ content: "I am back" });
+		expect(await b.waitFor("message_received")).toMatchObject({ content: "I am back" });
 		back.close();
-		b.ws.close();
+		b.close();
 	});
 
 	it("a second /ws/single of the same user replaces the first (4409)", async () => {
@@ -142,14 +135,15 @@ describe("/ws/single: identity", () => {
 	});
 
 	it("a second /ws/single of a user in a chat takes the chat over (4409 on the old)", async () => {
-		const { a, b, chatId, name } = await singlePair();
+		const name = lobbyName();
+		const { a, b, chatId } = await chattingPeople("one socket", name);
 		const again = await initSingle(name, { user_id: a.userId, token: a.token });
 		expect(await again.ws.expect("chat_joined")).toMatchObject({ chat_id: chatId });
-		expect(await a.ws.closed()).toEqual({ code: 4409, reason: "replaced by a newer connection" });
-		b.ws.send({ type: "send_message", payload: { content: "still there?" } });
+		expect(await a.current.closed()).toEqual({ code: 4409, reason: "replaced by a newer connection" });
+		b.send({ type: "send_message", payload: { content: "still there?" } });
 		expect(await again.ws.waitFor("message_received")).toMatchObject({ content: "still there?" });
 		again.ws.close();
-		b.ws.close();
+		b.close();
 	});
 
 	it("init's after must be a non-negative integer", async () => {
@@ -166,22 +160,22 @@ describe("/ws/single: identity", () => {
 
 describe("/ws/single: events on the wrong side", () => {
 	it("lobby-only events in a chat get the lobby's answers", async () => {
-		const { a, b } = await singlePair();
-		a.ws.send({ type: "init", payload: {} });
-		expect(await a.ws.expectError("already_initialized")).toMatchObject({ request_type: "init" });
-		a.ws.send({ type: "join_queue", payload: { gender: "other", preference: "any" } });
-		expect(await a.ws.waitFor("error")).toMatchObject({ code: "in_chat", request_type: "join_queue" });
-		a.ws.send({ type: "join_queue", payload: { gender: "robot" } });
-		expect(await a.ws.expectError("invalid_payload")).toMatchObject({ request_type: "join_queue" });
-		a.ws.send({ type: "leave_queue" });
-		expect(await a.ws.expectError("not_queued")).toMatchObject({ request_type: "leave_queue" });
-		a.ws.send({ type: "solve", payload: { nonce: "n", solution: "s" } });
-		expect(await a.ws.expectError("invalid_solution")).toMatchObject({ request_type: "solve" });
+		const { a, b } = await chattingPeople("one socket", lobbyName());
+		a.send({ type: "init", payload: {} });
+		expect(await a.expectError("already_initialized")).toMatchObject({ request_type: "init" });
+		a.send({ type: "join_queue", payload: { gender: "other", preference: "any" } });
+		expect(await a.waitFor("error")).toMatchObject({ code: "in_chat", request_type: "join_queue" });
+		a.send({ type: "join_queue", payload: { gender: "robot" } });
+		expect(await a.expectError("invalid_payload")).toMatchObject({ request_type: "join_queue" });
+		a.send({ type: "leave_queue" });
+		expect(await a.expectError("not_queued")).toMatchObject({ request_type: "leave_queue" });
+		a.send({ type: "solve", payload: { nonce: "n", solution: "s" } });
+		expect(await a.expectError("invalid_solution")).toMatchObject({ request_type: "solve" });
 		// The chat goes on.
-		a.ws.send({ type: "send_message", payload: { content: "fine" } });
-		expect(await b.ws.waitFor("message_received")).toMatchObject({ content: "fine" });
-		a.ws.close();
-		b.ws.close();
+		a.send({ type: "send_message", payload: { content: "fine" } });
+		expect(await b.waitFor("message_received")).toMatchObject({ content: "fine" });
+		a.close();
+		b.close();
 	});
 
 	it("chat-only events in the lobby get unknown_type, as on /ws", async () => {
@@ -198,34 +192,34 @@ describe("/ws/single: events on the wrong side", () => {
 
 describe("/ws/single: limits, reports and closes", () => {
 	it("a rate-limit refusal of the chat passes through", async () => {
-		const { a, b } = await singlePair();
-		for (let i = 0; i < 14; i++) a.ws.send({ type: "send_message", payload: { content: `m${i}` } });
-		const refused = await a.ws.waitFor("error");
+		const { a, b } = await chattingPeople("one socket", lobbyName());
+		for (let i = 0; i < 14; i++) a.send({ type: "send_message", payload: { content: `m${i}` } });
+		const refused = await a.waitFor("error");
 		expect(refused).toMatchObject({ code: "rate_limited", request_type: "send_message" });
 		expect(refused.retry_after_ms).toBeGreaterThan(0);
-		expect(a.ws.isClosed).toBe(false);
-		a.ws.close();
-		b.ws.close();
+		expect(a.current.isClosed).toBe(false);
+		a.close();
+		b.close();
 	});
 
 	it("report in a chat ends it; report after it ended goes to the lobby", async () => {
-		const { a, b, chatId } = await singlePair();
-		a.ws.send({ type: "report", payload: { reason: "spam", chat_id: chatId } });
-		expect(await a.ws.waitFor("chat_ended")).toEqual({ chat_id: chatId, reason: "you_reported" });
-		expect(await b.ws.waitFor("chat_ended")).toEqual({ chat_id: chatId, reason: "partner_left" });
+		const { a, b, chatId } = await chattingPeople("one socket", lobbyName());
+		a.send({ type: "report", payload: { reason: "spam", chat_id: chatId } });
+		expect(await a.waitFor("chat_ended")).toEqual({ chat_id: chatId, reason: "you_reported" });
+		expect(await b.waitFor("chat_ended")).toEqual({ chat_id: chatId, reason: "partner_left" });
 		// b is back in the lobby on the same socket and reports the partner who left.
-		b.ws.send({ type: "report", payload: { chat_id: chatId, reason: "harassment" } });
-		expect(await b.ws.waitFor("reported")).toEqual({ chat_id: chatId });
-		a.ws.close();
-		b.ws.close();
+		b.send({ type: "report", payload: { chat_id: chatId, reason: "harassment" } });
+		expect(await b.waitFor("reported")).toEqual({ chat_id: chatId });
+		a.close();
+		b.close();
 	});
 
 	it("an upstream's own close reaches the client with its code (1009 for a frame too big)", async () => {
-		const { a, b } = await singlePair();
-		a.ws.send({ type: "send_message", payload: { content: "x".repeat(70 * 1024) } });
-		expect(await a.ws.closed()).toEqual({ code: 1009, reason: "message too big" });
-		await partnerStatus(b.ws, false);
-		b.ws.close();
+		const { a, b } = await chattingPeople("one socket", lobbyName());
+		a.send({ type: "send_message", payload: { content: "x".repeat(70 * 1024) } });
+		expect(await a.current.closed()).toEqual({ code: 1009, reason: "message too big" });
+		await partnerStatus(b.current, false);
+		b.close();
 	});
 
 	it("an upstream that cannot be opened closes the client with 1011", async () => {
