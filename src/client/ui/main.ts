@@ -33,11 +33,31 @@ const screens = new Screens();
 const status = new StatusLine(byId("status-line"), byId("status"), byId("status-dismiss"), announce);
 const memo = new ChatMemo();
 
+/**
+ * The client's snapshots are drawn once its call returns (a microtask), each
+ * of them, in order: what the call sends goes out first (join_queue on Start;
+ * on a match the lobby's close and the chat socket's opening), before the
+ * new screen's layout, which takes longer (5 to 15 ms on the development
+ * machine), and still within the same task, so nothing is drawn later.
+ */
+const pending: Snapshot[] = [];
+function draw(s: Snapshot): void {
+	if (pending.push(s) === 1) queueMicrotask(drawPending);
+}
+function drawPending(): void {
+	for (const s of pending.splice(0)) render(s);
+}
+/** Draws the current snapshot now, after any still waiting. */
+function redraw(): void {
+	drawPending();
+	render(client.snapshot);
+}
+
 // ---- age gate and start screen ----------------------------------------------------
 
 const age = createAgeGate(() => {
 	offerPrefs();
-	render(client.snapshot);
+	redraw();
 });
 
 const gender = byId<HTMLSelectElement>("gender");
@@ -180,7 +200,7 @@ const report = createReportPanel({
 		},
 	],
 });
-const endedReport = new EndedReport(byId<HTMLButtonElement>("report-ended"), announce, () => render(client.snapshot));
+const endedReport = new EndedReport(byId<HTMLButtonElement>("report-ended"), announce, redraw);
 byId("end").addEventListener("click", () => client.leave());
 byId("next-stranger").addEventListener("click", nextStranger);
 byId("back").addEventListener("click", () => client.back());
@@ -283,7 +303,7 @@ function render(s: Snapshot): void {
 		clearTimeout(lostTimer);
 	} else if (lostAt === null) {
 		lostAt = Date.now();
-		lostTimer = setTimeout(() => render(client.snapshot), STILL_LOST_MS);
+		lostTimer = setTimeout(redraw, STILL_LOST_MS);
 	}
 	let said = statusFor(s, screen, everConnected, chat?.joined ?? false);
 	if (s.replaced && screen === "start" && !s.connected) said = STATUS.elsewhere;
@@ -299,6 +319,6 @@ client.subscribe((s) => {
 	presence = s.presence;
 	online.atLeast(knownOnline(s));
 });
-client.subscribe(render);
-render(client.snapshot);
+client.subscribe(draw);
+redraw();
 client.connect();
