@@ -175,7 +175,9 @@ class FakeSocket extends EventTarget {
 	constructor(readonly url: string) {
 		super();
 		FakeSocket.all.push(this);
-		for (const w of FakeSocket.waiting.splice(0)) w(this);
+		// A test acts as the server only from the next task on, as a network's events come: the
+		// client may create a socket before it listens to it (reconnecting.ts takes it over in microtasks).
+		for (const w of FakeSocket.waiting.splice(0)) setTimeout(() => w(this));
 	}
 
 	/** The next socket the client opens (or the newest one, if it already opened it). */
