@@ -366,17 +366,12 @@ export class SoakClient {
 				self.note(
 					`${kind} socket opening${record.chat ? ` [${u.pathname.slice(9, 15)}]` : ""}${after ? ` after=${after}` : ""}`,
 				);
-				/** On /ws/single: the chat this socket carries now, as a connection of its own, and the `after` of its last init. */
-				let carried: SocketRecord | null = null;
-				let initAfter: number | null = null;
-				this.initAfter = (n) => {
-					initAfter = n;
-				};
+				const one = this.one;
 				this.addEventListener("open", () => self.note(`${kind} socket open`));
 				this.addEventListener("close", (e) => {
 					record.closedAt = Date.now();
-					if (carried) carried.closedAt = record.closedAt;
-					carried = null;
+					if (one.carried) one.carried.closedAt = record.closedAt;
+					one.carried = null;
 					self.note(`${kind} socket closed ${e.code} ${JSON.stringify(e.reason)}`);
 				});
 				this.addEventListener("message", (e) => {
@@ -384,19 +379,20 @@ export class SoakClient {
 					const type = /"type":"([a-z_]+)"/.exec(text)?.[1] ?? "?";
 					if (single) {
 						// A chat comes back through the init's ready.chat (with its after), or is new after match_found.
-						if (type === "match_found" || (type === "ready" && !text.includes('"chat":{'))) initAfter = null;
+						if (type === "match_found" || (type === "ready" && !text.includes('"chat":{'))) one.initAfter = null;
 						if (type === "chat_joined") {
-							carried = { ws: this, id: ++self.socketSeq, chat: true, after: initAfter, closedAt: null };
-							initAfter = null;
+							const carried = { ws: this, id: ++self.socketSeq, chat: true, after: one.initAfter, closedAt: null };
+							one.carried = carried;
+							one.initAfter = null;
 							self.remember(carried);
 							self.note(`single carries chat${carried.after === null ? "" : ` after=${carried.after}`}`);
 						}
 					}
 					// Registered before partysocket's listener: the client's handlers run next, for this socket.
-					self.reading = carried ?? record;
-					if (single && type === "chat_ended" && carried) {
-						carried.closedAt = Date.now();
-						carried = null;
+					self.reading = one.carried ?? record;
+					if (single && type === "chat_ended" && one.carried) {
+						one.carried.closedAt = Date.now();
+						one.carried = null;
 					}
 					// The server sends `message_sent` for what a receipt confirmed, then at once
 					// `message_delivered`: acks right in front of one were acked through the receipt.
@@ -419,13 +415,17 @@ export class SoakClient {
 				});
 			}
 
-			/** Set in the constructor: records the `after` of an `init` this socket sends. */
-			initAfter: (n: number | null) => void = () => {};
+			/**
+			 * On /ws/single: the chat this socket carries now (a connection of its
+			 * own, from chat_joined to chat_ended or the close), and the `after` of
+			 * the last init it sent, which that chat's connection asked with.
+			 */
+			readonly one: { carried: SocketRecord | null; initAfter: number | null } = { carried: null, initAfter: null };
 
 			override send(data: Parameters<WebSocket["send"]>[0]): void {
 				if (typeof data === "string" && data.startsWith('{"type":"init"')) {
 					const after = /"after":(\d+)/.exec(data)?.[1];
-					this.initAfter(after === undefined ? null : Number(after));
+					this.one.initAfter = after === undefined ? null : Number(after);
 				}
 				if (typeof data === "string" && data.startsWith('{"type":"received"')) {
 					if (!self.receipts) {

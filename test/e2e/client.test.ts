@@ -130,9 +130,8 @@ function watchStates(client: FlamingoClient, key: string): MessageState[] {
 const texts = (s: Snapshot, mine: boolean) =>
 	(s.transcript?.messages ?? []).filter((m) => m.mine === mine).map((m) => m.content);
 
-async function pair(interests: string[] = []) {
-	const a = tab();
-	const b = tab();
+/** Matches two tabs with each other: `a` waits first, then `b` starts, until both are chatting. */
+async function pairOf(a: Browser, b: Browser, interests: string[] = []) {
 	a.client.start({ gender: "female", preference: "any", interests });
 	await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
 	b.client.start({ gender: "male", preference: "any", interests });
@@ -140,6 +139,8 @@ async function pair(interests: string[] = []) {
 	await until(b.client, "b chatting", chatting);
 	return { a, b };
 }
+
+const pair = (interests: string[] = []) => pairOf(tab(), tab(), interests);
 
 describe.each([
 	{ mode: "two sockets", single: false },
@@ -579,13 +580,7 @@ describe("FlamingoClient with singleSocket", () => {
 	const paths = (t: Browser) => t.sockets.map((ws) => new URL(ws.url).pathname);
 
 	it("one socket from init to the second stranger, with a stranger on two sockets; a reconnect mid-chat resumes with init.after", async () => {
-		const a = tab(undefined, { singleSocket: true });
-		const b = tab(undefined, { singleSocket: false });
-		a.client.start({ gender: "female", preference: "any" });
-		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
-		b.client.start({ gender: "male", preference: "any" });
-		await until(a.client, "a chatting", chatting);
-		await until(b.client, "b chatting", chatting);
+		const { a, b } = await pairOf(tab(undefined, { singleSocket: true }), tab(undefined, { singleSocket: false }));
 		b.client.send("one");
 		await until(a.client, "one", (s) => texts(s, false).includes("one"));
 
@@ -630,11 +625,7 @@ describe("FlamingoClient with singleSocket", () => {
 					if (armed) a.client.send("while coming back");
 				}),
 		});
-		const b = tab(undefined, { singleSocket: true });
-		a.client.start({ gender: "female", preference: "any" });
-		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
-		b.client.start({ gender: "male", preference: "any" });
-		await until(a.client, "a chatting", chatting);
+		const { b } = await pairOf(a, tab(undefined, { singleSocket: true }));
 		armed = true;
 		a.sockets[0]?.close(1000);
 		await until(b.client, "got it", (s) => texts(s, false).includes("while coming back"));
@@ -657,13 +648,9 @@ describe("FlamingoClient with singleSocket", () => {
 						ws.send(JSON.stringify({ type: "typing", payload: { is_typing: true } }));
 				}),
 		});
-		const b = tab(undefined, { singleSocket: true });
 		const errors: string[] = [];
 		a.client.on("error", (p) => errors.push(`${p.code} ${p.request_type}`));
-		a.client.start({ gender: "female", preference: "any" });
-		await until(a.client, "a waiting", (s) => s.phase === "waiting" && s.waiting !== null);
-		b.client.start({ gender: "male", preference: "any" });
-		await until(a.client, "a chatting", chatting);
+		const { b } = await pairOf(a, tab(undefined, { singleSocket: true }));
 		b.client.leave();
 		await until(a.client, "a ended", (s) => s.phase === "ended");
 		await waitFor("the lobby's answer", () => (errors.length > 0 ? errors : undefined));
