@@ -39,8 +39,14 @@ export function reconnecting(
 	const Native = options.WebSocket;
 	const address = () => (typeof url === "function" ? url() : url);
 	let first: WebSocket | null = null;
+	// The address it was made for: a socket's own `url` may differ (a browser
+	// normalises it; a WebSocket passed in the options may route it elsewhere).
+	let firstFor = "";
 	try {
-		if (atOnce) first = new Native(address());
+		if (atOnce) {
+			firstFor = address();
+			first = new Native(firstFor);
+		}
 	} catch {
 		// A bad address: partysocket's attempt meets the same error, and handles it as it always did.
 	}
@@ -51,7 +57,7 @@ export function reconnecting(
 	function take(target: string, protocols?: string | string[]): WebSocket {
 		const ws = first;
 		first = null;
-		if (ws?.url === target && ws.readyState === 0) return ws;
+		if (ws && firstFor === target && ws.readyState === 0) return ws;
 		ws?.close();
 		return new Native(target, protocols);
 	}
