@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { median } from "../../bench/lib/histogram";
 import { initUser, joinQueue, STATS_LAG_MS, statsOf, type User, useDevServer } from "../e2e/helpers";
 
 // The abuse challenge at its production difficulty: about a third of a second
@@ -95,6 +96,11 @@ async function waitForScreen(page: Page, name: string, timeout = 10_000): Promis
 /** The status line once the lobby is ready (the start screen), and once both are in the chat. */
 const READY = "Connected. Choose who to talk to and press Start.";
 const CONNECTED = "Connected to a stranger";
+
+/** Each page's lobby ready, as it is long before a person has chosen: Start then sends join_queue at once. */
+async function lobbiesReady(...pages: Page[]): Promise<void> {
+	for (const page of pages) await expect.poll(() => page.getByTestId("status").textContent()).toBe(READY);
+}
 
 interface StartToChat {
 	/** When Start was pressed (the click's time stamp). */
@@ -985,8 +991,7 @@ describe("the browser app", () => {
 		};
 		const a = await person(1280, "light", "adult", "en-US", record);
 		const b = await person(1280, "light", "adult", "en-US", record);
-		// Ready, as a lobby is long before a person has chosen: Start sends join_queue at once.
-		for (const page of [a, b]) await expect.poll(() => page.getByTestId("status").textContent()).toBe(READY);
+		await lobbiesReady(a, b);
 		await start(a, "female", "any");
 		await waitForScreen(a, "waiting");
 		await start(b, "male", "any");
@@ -1011,8 +1016,7 @@ describe("the browser app", () => {
 			// Each run is a fresh pair of identities' worth of chats: End, then Back to the start screen.
 			await a.getByTestId("gender").selectOption("female");
 			await b.getByTestId("gender").selectOption("male");
-			// Ready, as a lobby is long before a person has chosen: Start sends join_queue at once.
-			for (const page of [a, b]) await expect.poll(() => page.getByTestId("status").textContent()).toBe(READY);
+			await lobbiesReady(a, b);
 			const timings = await Promise.all([a, b].map(timeStartToChat));
 			const t0 = performance.now();
 			await Promise.all([a.getByTestId("start").click(), b.getByTestId("start").click()]);
@@ -1040,10 +1044,12 @@ describe("the browser app", () => {
 			}
 		}
 		expect(runs).toHaveLength(20);
-		const figure = (times: number[]) => {
-			const sorted = [...times].sort((x, y) => x - y);
-			return { median: ((sorted[9] ?? 0) + (sorted[10] ?? 0)) / 2, min: sorted[0], max: sorted[19], runs: times };
-		};
+		const figure = (times: number[]) => ({
+			median: median(times),
+			min: Math.min(...times),
+			max: Math.max(...times),
+			runs: times,
+		});
 		const figures = {
 			// In the page, by the browser's clock: the first Start pressed → the later of the two chat screens drawn.
 			start_to_chat_ms: figure(runs.map((r) => r.chat)),
