@@ -472,9 +472,11 @@ export class FlamingoClient {
 				id && typeof id.user_id === "string" && typeof id.token === "string"
 					? { user_id: id.user_id, token: id.token }
 					: {};
-			// One socket: the chat we think we are in resumes after what we have (always, also after=0, as on /ws/chat).
+			// One socket: the chat we think we are in resumes after what we have (always, also after=0, as on /ws/chat);
+			// any other chat from its start. `ready.chat` may bring one we never heard of (matched while this
+			// socket went dark): without `after` the server would skip what it wrote to the dead socket.
 			const t = this.state.transcript;
-			if (this.single && t && this.state.phase !== "ended") payload.after = t.lastReceived;
+			if (this.single) payload.after = t && this.state.phase !== "ended" ? t.lastReceived : 0;
 			socket.send(JSON.stringify({ type: "init", payload }));
 		});
 		socket.addEventListener("message", (e) => this.receive(e.data, this.single && this.inChat ? "chat" : "lobby"));

@@ -593,7 +593,7 @@ describe("FlamingoClient with singleSocket", () => {
 		expect(texts(back, false)).toEqual(["one", "two"]);
 		const inits = a.sent.filter((f) => f.type === "init");
 		expect(inits).toHaveLength(2);
-		expect(inits[0]?.payload.after).toBeUndefined();
+		expect(inits[0]?.payload.after).toBe(0);
 		expect(inits[1]?.payload).toMatchObject({ user_id: a.client.snapshot.userId, after: 1 });
 
 		// The stranger leaves; Next finds another one on the same socket.

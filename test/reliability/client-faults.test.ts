@@ -43,6 +43,32 @@ describe("FlamingoClient under faults", () => {
 		expect(received(s)).toEqual(["one", "two", "three"]);
 	});
 
+	it("one socket: what the server wrote to a chat the page never heard of (its socket went dark while it waited) arrives when it comes back", async () => {
+		const dark = { pingIntervalMs: 500, pongTimeoutMs: 1_000 };
+		const a = await openTab({ port: server.port, proxy: true, singleSocket: true, minReconnectDelayMs: 200, ...dark });
+		a.client.start({ gender: "female", preference: "female", interests: ["soak-single-dark"] });
+		await until(a.client, "A waiting", waiting);
+		// A's network goes dark: the Worker still moves A's socket into the chat on
+		// match_found, and the chat writes B's messages to it; none reaches A.
+		a.proxy?.blackhole(60_000);
+		const b = await openTab({ port: server.port });
+		b.client.start({ gender: "female", preference: "female", interests: ["soak-single-dark"] });
+		await until(b.client, "B in the chat with A", chatting);
+		for (const text of ["one", "two", "three"]) b.client.send(text);
+		await until(b.client, "B's three messages acked", (s) => s.transcript?.messages.length === 3 && allAcked(s));
+		await until(a.client, "A gives the dark socket up", (s) => !s.connected);
+		expect(a.client.snapshot.phase).toBe("waiting");
+		// The network is back: A's init brings back a chat A never heard of, from its start.
+		a.proxy?.release();
+		const s = await until(
+			a.client,
+			"A in the chat with the three",
+			(x) => chatting(x) && received(x).length === 3,
+			20_000,
+		);
+		expect(received(s)).toEqual(["one", "two", "three"]);
+	});
+
 	it("a lobby reconnect that hangs past the connection timeout is tried again", async () => {
 		const a = await openTab({ port: server.port, proxy: true, minReconnectDelayMs: 200, maxReconnectDelayMs: 1_000 });
 		a.client.start({ gender: "other", preference: "other", interests: ["soak-lobby-timeout"] });

@@ -38,6 +38,8 @@ export interface TabOptions {
 	pongTimeoutMs?: number;
 	minReconnectDelayMs?: number;
 	maxReconnectDelayMs?: number;
+	/** FlamingoClient's `singleSocket`: everything over `/ws/single`. */
+	singleSocket?: boolean;
 }
 
 const opened: { tab: Tab; ownsProxy: boolean }[] = [];
@@ -66,6 +68,7 @@ export async function openTab(options: TabOptions): Promise<Tab> {
 		...(options.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: options.pongTimeoutMs }),
 		minReconnectDelayMs: options.minReconnectDelayMs ?? 500,
 		maxReconnectDelayMs: options.maxReconnectDelayMs ?? 10_000,
+		singleSocket: options.singleSocket ?? false,
 	});
 	const tab: Tab = { client, local, session, proxy, sockets };
 	opened.push({ tab, ownsProxy });
