@@ -49,6 +49,15 @@ describe("tokens", () => {
 		expect(await new Signer(`other-${SECRET}`).verifyToken(user, token)).toBe(false);
 	});
 
+	it("another spelling of the same bytes is refused: a token is compared as issued", async () => {
+		const user = newUserId();
+		const token = await signer.token(user);
+		const other = respelled(token);
+		expect(decodeBase64(other, true)).toEqual(decodeBase64(token, true));
+		expect(await signer.verifyToken(user, other)).toBe(false);
+		expect(await signer.verifyToken(user, token)).toBe(true);
+	});
+
 	it("is deterministic, so identity needs no storage", async () => {
 		const user = newUserId();
 		expect(await signer.token(user)).toBe(await signer.token(user));
@@ -102,6 +111,17 @@ describe("tickets", () => {
 			const altered = `${ticket.slice(0, i)}${other}${ticket.slice(i + 1)}`;
 			expect(await signer.verifyTicket(altered, chatId, 2000), `character ${i}`).toBeNull();
 		}
+	});
+
+	it("another spelling of the same bytes is refused", async () => {
+		// Claims whose ticket is not a multiple of 3 bytes, so its last character has unused bits.
+		const padded = { ...claims, l: "global-x" };
+		const ticket = await signer.ticket(padded);
+		expect(ticket.length % 4).not.toBe(0);
+		const other = respelled(ticket);
+		expect(decodeBase64(other, true)).toEqual(decodeBase64(ticket, true));
+		expect(await signer.verifyTicket(other, chatId, 2000)).toBeNull();
+		expect(await signer.verifyTicket(ticket, chatId, 2000)).toEqual(padded);
 	});
 
 	it("forged, cut, extended or malformed tickets are refused without throwing", async () => {
@@ -256,6 +276,13 @@ function decodeBase64(text: string, url: boolean): Uint8Array | null {
 	} catch {
 		return null;
 	}
+}
+
+/** The same bytes, spelled otherwise: the lowest (unused) bit of the last character flipped. */
+function respelled(text: string): string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const last = alphabet.indexOf(text.at(-1) ?? "A");
+	return `${text.slice(0, -1)}${alphabet[last ^ 1]}`;
 }
 
 function encodeBase64Url(bytes: Uint8Array): string {
