@@ -14,6 +14,7 @@ import {
 	TICKET_TTL_MS,
 } from "../../src/domain/auth/signing";
 
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const SECRET = "unit-secret-0123456789abcdef0123456789abcdef";
 const signer = new Signer(SECRET);
 const chatId = "0123456789abcdef0123456789abcdef";
@@ -105,9 +106,8 @@ describe("tickets", () => {
 				expect(await signer.verifyTicket(encodeBase64Url(altered), chatId, 2000), `byte ${i}`).toBeNull();
 			}
 		}
-		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 		for (let i = 0; i < ticket.length; i++) {
-			const other = alphabet[(alphabet.indexOf(ticket[i] ?? "A") + 1) % 64];
+			const other = BASE64URL[(BASE64URL.indexOf(ticket[i] ?? "A") + 1) % 64];
 			const altered = `${ticket.slice(0, i)}${other}${ticket.slice(i + 1)}`;
 			expect(await signer.verifyTicket(altered, chatId, 2000), `character ${i}`).toBeNull();
 		}
@@ -280,9 +280,8 @@ function decodeBase64(text: string, url: boolean): Uint8Array | null {
 
 /** The same bytes, spelled otherwise: the lowest (unused) bit of the last character flipped. */
 function respelled(text: string): string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const last = alphabet.indexOf(text.at(-1) ?? "A");
-	return `${text.slice(0, -1)}${alphabet[last ^ 1]}`;
+	const last = BASE64URL.indexOf(text.at(-1) ?? "A");
+	return `${text.slice(0, -1)}${BASE64URL[last ^ 1]}`;
 }
 
 function encodeBase64Url(bytes: Uint8Array): string {
